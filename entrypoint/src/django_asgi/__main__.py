@@ -1,0 +1,3 @@
+from django_asgi.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""How many CPUs this container may really use.
+
+os.cpu_count() sees every host core; under a 1-CPU Kubernetes limit on a
+64-core node that means 64 workers fighting over one CPU. The CFS quota
+(cgroup v2 cpu.max, v1 cpu.cfs_quota_us / cpu.cfs_period_us) and the CPU
+affinity set both narrow it; the smallest wins.
+"""
+
+import math
+import os
+from pathlib import Path
+
+
+def available_cpus(cgroup_root: str = "/sys/fs/cgroup", proc_cgroup: str = "/proc/self/cgroup",
+                   affinity: int | None = None, count: int | None = None) -> int:
+    limits = [count if count is not None else os.cpu_count() or 1]
+    if affinity is None and hasattr(os, "sched_getaffinity"):
+        affinity = len(os.sched_getaffinity(0))
+    if affinity:
+        limits.append(affinity)
+    quota = cfs_quota(Path(cgroup_root), _read(Path(proc_cgroup)) or "")
+    if quota is not None:
+        limits.append(quota)
+    return max(1, min(limits))
+
+
+def cfs_quota(root: Path, self_cgroup: str) -> int | None:
+    """The CPU quota in whole CPUs (rounded up), or None when there is none."""
+    if (root / "cgroup.controllers").exists():
+        return _v2_quota(root, _v2_path(self_cgroup))
+    return _v1_quota(root, self_cgroup)
+
+
+def _v2_path(self_cgroup: str) -> str:
+    for line in self_cgroup.splitlines():
+        if line.startswith("0::"):
+            return line[3:]
+    return "/"
+
+
+def _v2_quota(root: Path, path: str) -> int | None:
+    # A limit may sit on any ancestor; inside a cgroup namespace the path is "/".
+    quotas = []
+    directory = root / path.strip("/")
+    if not directory.is_dir():
+        directory = root
+    while True:
+        fields = (_read(directory / "cpu.max") or "").split()
+        if len(fields) == 2 and fields[0] != "max":
+            quotas.append(_whole(fields[0], fields[1]))
+        if directory == root or root not in directory.parents:
+            break
+        directory = directory.parent
+    quotas = [quota for quota in quotas if quota is not None]
+    return min(quotas) if quotas else None
+
+
+def _v1_quota(root: Path, self_cgroup: str) -> int | None:
+    path = "/"
+    for line in self_cgroup.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) == 3 and "cpu" in parts[1].split(","):
+            path = parts[2]
+    # Docker without a cgroup namespace mounts the container's own cgroup at
+    # the controller root while /proc/self/cgroup still names the host path.
+    for controller in ("cpu,cpuacct", "cpu", "cpuacct,cpu"):
+        for directory in (root / controller / path.strip("/"), root / controller):
+            quota = _read(directory / "cpu.cfs_quota_us")
+            if quota is not None:
+                return _whole(quota, _read(directory / "cpu.cfs_period_us") or "100000")
+    return None
+
+
+def _whole(quota: str, period: str) -> int | None:
+    try:
+        quota_us, period_us = int(quota), int(period)
+    except ValueError:
+        return None
+    if quota_us <= 0 or period_us <= 0:  # -1 is "no limit" in cgroup v1
+        return None
+    return max(1, math.ceil(quota_us / period_us))
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return None

@@ -1,0 +1,1 @@
+"""The page an image serves before it is pointed at a project."""

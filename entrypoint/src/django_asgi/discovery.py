@@ -1,0 +1,53 @@
+"""Which ASGI application to serve, and whether its module can be found."""
+
+import importlib.machinery
+import importlib.util
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from django_asgi import values
+from django_asgi.errors import ConfigError
+
+DEFAULT_APP = "django_asgi.default_app.asgi:application"
+
+
+def resolve(app: str | None, env: Mapping[str, str], app_dir: Path) -> str:
+    """DJANGO_ASGI_APP, else from DJANGO_SETTINGS_MODULE, else the single */asgi.py, else the default app."""
+    if app:
+        return app
+    settings = env.get("DJANGO_SETTINGS_MODULE", "").strip()
+    if settings:
+        package = values.app_path("DJANGO_SETTINGS_MODULE", settings).split(":")[0].rpartition(".")[0]
+        if not package:
+            raise ConfigError("DJANGO_SETTINGS_MODULE", settings,
+                              "cannot derive the app from a top-level settings module; set DJANGO_ASGI_APP")
+        return f"{package}.asgi:application"
+    found = sorted(path.parent.name for path in app_dir.glob("*/asgi.py") if path.parent.name.isidentifier())
+    if len(found) > 1:
+        raise ConfigError("DJANGO_ASGI_APP", None,
+                          f"not set and {app_dir} holds several asgi.py ({', '.join(found)}); set DJANGO_ASGI_APP")
+    if found:
+        return f"{found[0]}.asgi:application"
+    return DEFAULT_APP
+
+
+def check_importable(app: str, app_dir: Path, variable: str = "DJANGO_ASGI_APP") -> None:
+    """Find the app's module on disk without running any of its code."""
+    module = app.split(":")[0]
+    search: list[str] | None = [str(app_dir), *sys.path]
+    spec = None
+    for part in _prefixes(module):
+        spec = importlib.machinery.PathFinder.find_spec(part, search)
+        if spec is None:
+            break
+        search = list(spec.submodule_search_locations or [])
+    if spec is None and importlib.util.find_spec(module.split(".")[0]) is None:
+        raise ConfigError(variable, app, f"module {module} not found in {app_dir} or on the Python path")
+    if spec is None:
+        raise ConfigError(variable, app, f"module {module} not found (its package exists, the module does not)")
+
+
+def _prefixes(module: str) -> list[str]:
+    parts = module.split(".")
+    return [".".join(parts[: index + 1]) for index in range(len(parts))]

@@ -1,0 +1,20 @@
+"""The one kind of error a user's configuration can cause."""
+
+
+class ConfigError(Exception):
+    """Bad configuration: reported as one line on stderr, exit status 2."""
+
+    def __init__(self, variable: str, value: str | None, expected: str) -> None:
+        self.variable = variable
+        self.value = value
+        self.expected = expected
+        super().__init__(self.line())
+
+    def line(self) -> str:
+        shown = "" if self.value is None else f"={_clip(self.value)!r}"
+        return f"django-asgi: {self.variable}{shown}: {self.expected}"
+
+
+def _clip(value: str, limit: int = 80) -> str:
+    # repr() (by the caller) escapes line breaks; this keeps the line short.
+    return value if len(value) <= limit else value[: limit - 3] + "..."

@@ -1,0 +1,29 @@
+"""daphne: Twisted-based, the Channels reference server.
+
+daphne has no workers, no drain on SIGTERM and no keep-alive or recycling
+settings. django_asgi.daphne_runner adds the drain; several workers run as
+separate daphnes under django_asgi.supervise, sharing one listening socket
+passed the systemd way (Twisted never sets SO_REUSEPORT).
+"""
+
+import sys
+
+from django_asgi.servers import Plan, refuse, supervised, wrapped
+from django_asgi.settings import Config
+
+DISTRIBUTIONS = ("daphne",)
+
+
+def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
+    refuse(config, "MAX_REQUESTS", "daphne cannot recycle workers; unset it")
+    refuse(config, "KEEP_ALIVE", "daphne's keep-alive is fixed by Twisted; unset it")
+    # daphne never sends lifespan; its --proxy-headers would trust every peer.
+    target, env = wrapped(config, app, lifespan=False)
+    runner = [sys.executable, "-m", "django_asgi.daphne_runner",
+              "--graceful-timeout", str(config.graceful_timeout), "--log-level", config.log_level]
+    options = ["--access-log", "-" if config.access_log else "/dev/null", *config.server_args, *extra, target]
+    if config.workers == 1 and not config.reload:
+        return Plan([*runner, "--bind", config.host, "--port", str(config.port), *options], env)
+    domain = "INET6" if ":" in config.host else "INET"
+    child = [*runner, "--endpoint", f"systemd:domain={domain}:index=0", *options]
+    return Plan(supervised(config, child, workers=config.workers, socket=True), env)

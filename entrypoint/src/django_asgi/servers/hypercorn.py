@@ -1,0 +1,34 @@
+"""hypercorn: HTTP/1, HTTP/2 (h2c), WebSocket, on uvloop.
+
+hypercorn's own multi-worker mode stops the whole server when one worker
+exits, and on SIGTERM it cuts the other workers' in-flight requests. Several
+workers (and recycling) therefore run as single-process hypercorns under
+django_asgi.supervise, sharing one listening socket.
+"""
+
+from django_asgi.servers import Plan, host_port, supervised, wrapped
+from django_asgi.settings import Config
+
+DISTRIBUTIONS = ("hypercorn",)
+
+
+def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
+    # hypercorn has no switch to turn lifespan off: the wrapper answers it.
+    target, env = wrapped(config, app, lifespan=True)
+    options = [
+        "--worker-class", "uvloop",
+        "--workers", "0",  # serve in this process
+        "--log-level", config.log_level,
+        "--error-logfile", "-",
+        *(["--access-logfile", "-"] if config.access_log else []),
+        "--graceful-timeout", str(config.graceful_timeout),
+        "--keep-alive", str(config.keep_alive),
+        *(["--max-requests", str(config.max_requests)] if config.max_requests else []),
+        *config.server_args,
+        *extra,
+        target,
+    ]
+    if config.workers == 1 and not config.max_requests and not config.reload:
+        return Plan(["hypercorn", "--bind", host_port(config), *options], env)
+    child = ["hypercorn", "--bind", "fd://3", *options]
+    return Plan(supervised(config, child, workers=config.workers, socket=True), env)

@@ -1,0 +1,149 @@
+"""The environment contract: every variable the entrypoint reads, in one table.
+
+The README's variable reference is checked against VARIABLES, so the two
+cannot drift apart.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django_asgi import values
+from django_asgi.errors import ConfigError
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    default: str  # as the README shows it
+    example: str
+    help: str
+    parse: Callable[[str, str], Any]
+    fallback: Any = None  # the parsed value when unset
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable(
+        "DJANGO_ASGI_SERVER", "set by each image", "granian",
+        "The server to run: daphne, hypercorn, uvicorn (gunicorn with uvicorn workers) or granian.",
+        lambda n, r: values.choice(n, r, _servers()),
+    ),
+    Variable(
+        "DJANGO_ASGI_APP", "derived", "mysite.asgi:application",
+        "The ASGI application as module.path:attribute (attribute defaults to application). "
+        "Unset: <package>.asgi:application from DJANGO_SETTINGS_MODULE, else the single */asgi.py "
+        "in the working directory, else the built-in default app.",
+        values.app_path,
+    ),
+    Variable("HOST", "0.0.0.0", "::", "Address to bind; :: listens on IPv6 and IPv4 (Fly.io's private network needs it).",
+             values.host, "0.0.0.0"),
+    Variable("PORT", "8000", "8080", "TCP port to listen on.", lambda n, r: values.integer(n, r, 1, 65535), 8000),
+    Variable(
+        "WORKERS", "CPUs available", "4",
+        "Worker processes. Unset: WEB_CONCURRENCY if set, else the CPUs this container may use "
+        "(CFS quota, CPU affinity and CPU count, the smallest).",
+        lambda n, r: values.integer(n, r, 1, 1024),
+    ),
+    Variable("WEB_CONCURRENCY", "unset", "2", "Worker processes when WORKERS is unset (the Heroku and Fly.io convention).",
+             lambda n, r: values.integer(n, r, 1, 1024)),
+    Variable("LOG_LEVEL", "info", "warning", "Server log level: debug, info, warning, error or critical.",
+             lambda n, r: values.choice(n, r, LOG_LEVELS), "info"),
+    Variable("ACCESS_LOG", "1", "0", "Log one line per request to stdout.", values.boolean, True),
+    Variable(
+        "FORWARDED_ALLOW_IPS", "unset (trust no proxy)", "*",
+        "Proxies whose X-Forwarded-For and X-Forwarded-Proto headers are trusted: * or a comma-separated "
+        "list of addresses and networks.",
+        values.networks, (),
+    ),
+    Variable("GRACEFUL_TIMEOUT", "20", "30", "Seconds in-flight requests get to finish after SIGTERM or SIGINT.",
+             lambda n, r: values.integer(n, r, 1, 3600), 20),
+    Variable("KEEP_ALIVE", "5", "75", "Seconds an idle keep-alive connection stays open.",
+             lambda n, r: values.integer(n, r, 1, 3600), 5),
+    Variable("MAX_REQUESTS", "unset (never)", "10000",
+             "Replace a worker after this many requests (hypercorn, uvicorn); refused by servers that cannot.",
+             lambda n, r: values.integer(n, r, 1, 100_000_000)),
+    Variable("RELOAD", "0", "1", "Development: restart the server when a .py file under the working directory changes.",
+             values.boolean, False),
+    Variable("SERVER_ARGS", "empty", "--backlog 2048", "Extra server flags, split like a shell would.",
+             values.arguments, ()),
+    Variable("HEALTHCHECK_PATH", "/", "/healthz",
+             "Path that django-asgi healthcheck requests; any answer below 500 counts as healthy.",
+             values.url_path, "/"),
+    Variable("DJANGO_MIGRATE", "0", "1", "Run manage.py migrate --noinput before serving.", values.boolean, False),
+    Variable("DJANGO_COLLECTSTATIC", "0", "1", "Run manage.py collectstatic --noinput before serving.",
+             values.boolean, False),
+)
+
+_BY_NAME = {variable.name: variable for variable in VARIABLES}
+
+
+def _servers() -> tuple[str, ...]:
+    from django_asgi import servers
+
+    return servers.names()
+
+
+@dataclass(frozen=True)
+class Config:
+    server: str
+    app: str | None
+    host: str
+    port: int
+    workers: int
+    log_level: str
+    access_log: bool
+    forwarded_allow_ips: tuple[str, ...]
+    graceful_timeout: int
+    keep_alive: int
+    max_requests: int | None
+    reload: bool
+    server_args: tuple[str, ...]
+    migrate: bool
+    collectstatic: bool
+    given: Mapping[str, str]  # raw values of the variables that are set, for refusals
+
+
+def value(env: Mapping[str, str], name: str) -> Any:
+    """One variable's parsed value; an empty value counts as unset."""
+    variable = _BY_NAME[name]
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return variable.fallback
+    return variable.parse(name, raw)
+
+
+def load(env: Mapping[str, str], cpus: Callable[[], int] | None = None) -> Config:
+    """Parse the environment; raise ConfigError on the first bad value."""
+
+    def get(name: str) -> Any:
+        return value(env, name)
+
+    server = get("DJANGO_ASGI_SERVER")
+    if server is None:
+        raise ConfigError("DJANGO_ASGI_SERVER", None, f"not set; expected one of {', '.join(_servers())}")
+    workers = get("WORKERS") or get("WEB_CONCURRENCY")
+    if workers is None:
+        from django_asgi.cpus import available_cpus
+
+        workers = (cpus or available_cpus)()
+    given = {name: env[name] for name in _BY_NAME if env.get(name, "").strip()}
+    return Config(
+        server=server,
+        app=get("DJANGO_ASGI_APP"),
+        host=get("HOST"),
+        port=get("PORT"),
+        workers=workers,
+        log_level=get("LOG_LEVEL"),
+        access_log=get("ACCESS_LOG"),
+        forwarded_allow_ips=get("FORWARDED_ALLOW_IPS"),
+        graceful_timeout=get("GRACEFUL_TIMEOUT"),
+        keep_alive=get("KEEP_ALIVE"),
+        max_requests=get("MAX_REQUESTS"),
+        reload=get("RELOAD"),
+        server_args=get("SERVER_ARGS"),
+        migrate=get("DJANGO_MIGRATE"),
+        collectstatic=get("DJANGO_COLLECTSTATIC"),
+        given=given,
+    )

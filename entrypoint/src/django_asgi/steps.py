@@ -1,0 +1,50 @@
+"""What runs before the server: migrate, collectstatic, /docker-entrypoint.d/."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django_asgi.errors import ConfigError
+
+HOOKS_DIR = Path("/docker-entrypoint.d")
+
+
+class StepFailed(Exception):
+    def __init__(self, step: str, status: int) -> None:
+        super().__init__(f"django-asgi: startup step {step!r} failed with exit status {status}")
+        self.status = status or 1
+
+
+def startup_commands(migrate: bool, collectstatic: bool, app_dir: Path, hooks_dir: Path) -> list[list[str]]:
+    commands = []
+    for wanted, name, command in ((migrate, "DJANGO_MIGRATE", "migrate"),
+                                  (collectstatic, "DJANGO_COLLECTSTATIC", "collectstatic")):
+        if not wanted:
+            continue
+        if not (app_dir / "manage.py").is_file():
+            raise ConfigError(name, "1", f"needs manage.py in {app_dir}, and there is none")
+        commands.append([sys.executable, "manage.py", command, "--noinput"])
+    if hooks_dir.is_dir():
+        for path in sorted(hooks_dir.iterdir()):
+            if path.is_file() and os.access(path, os.X_OK):
+                commands.append([str(path)])
+            else:
+                _log(f"skipping {path}: not an executable file")
+    return commands
+
+
+def run(commands: list[list[str]], app_dir: Path) -> None:
+    for command in commands:
+        step = " ".join(Path(command[0]).name if index == 0 else part for index, part in enumerate(command))
+        _log(f"running {step}")
+        try:
+            status = subprocess.call(command, cwd=app_dir)
+        except OSError as error:
+            raise StepFailed(step, 126) from error
+        if status != 0:
+            raise StepFailed(step, status)
+
+
+def _log(message: str) -> None:
+    print(f"django-asgi: {message}", file=sys.stderr, flush=True)

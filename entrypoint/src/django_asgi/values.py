@@ -1,0 +1,80 @@
+"""Parsers that turn one environment value into a typed one, or a ConfigError."""
+
+import ipaddress
+import re
+import shlex
+
+from django_asgi.errors import ConfigError
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+_DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
+_APP = re.compile(rf"({_DOTTED})(?::({_DOTTED}))?")
+
+
+def boolean(name: str, raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ConfigError(name, raw, "expected one of 1/0, true/false, yes/no, on/off")
+
+
+def integer(name: str, raw: str, low: int, high: int) -> int:
+    text = raw.strip()
+    # int() would also take "1_000", "+5" and non-ASCII digits: be strict.
+    if not re.fullmatch(r"[0-9]+", text) or not low <= int(text) <= high:
+        raise ConfigError(name, raw, f"expected a whole number from {low} to {high}")
+    return int(text)
+
+
+def choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
+    word = raw.strip().lower()
+    if word not in choices:
+        raise ConfigError(name, raw, f"expected one of {', '.join(choices)}")
+    return word
+
+
+def host(name: str, raw: str) -> str:
+    """An IP address to bind to; IPv6 may come with or without brackets."""
+    text = raw.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise ConfigError(name, raw, "expected an IP address to bind to, such as 0.0.0.0 or ::") from None
+
+
+def networks(name: str, raw: str) -> tuple[str, ...]:
+    """'*' or a comma-separated list of addresses and networks (CIDR)."""
+    items = tuple(item.strip() for item in raw.split(",") if item.strip())
+    if items == ("*",):
+        return items
+    try:
+        return tuple(str(ipaddress.ip_network(item, strict=False)) for item in items)
+    except ValueError:
+        raise ConfigError(name, raw, "expected * or a comma-separated list of IP addresses or networks") from None
+
+
+def app_path(name: str, raw: str) -> str:
+    """'module.path:attribute'; a bare module path means attribute 'application'."""
+    match = _APP.fullmatch(raw.strip())
+    if not match:
+        raise ConfigError(name, raw, "expected module.path:attribute, such as mysite.asgi:application")
+    return f"{match[1]}:{match[2] or 'application'}"
+
+
+def arguments(name: str, raw: str) -> tuple[str, ...]:
+    try:
+        return tuple(shlex.split(raw))
+    except ValueError as error:
+        raise ConfigError(name, raw, f"expected shell-quoted arguments ({error})") from None
+
+
+def url_path(name: str, raw: str) -> str:
+    text = raw.strip()
+    if not text.startswith("/") or any(ch.isspace() or not ch.isprintable() for ch in text):
+        raise ConfigError(name, raw, "expected a URL path starting with /, such as /healthz")
+    return text

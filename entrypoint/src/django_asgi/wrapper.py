@@ -1,0 +1,93 @@
+"""The pieces of django_asgi.asgi: an ASGI wrapper for servers that lack a switch the contract needs.
+
+It serves the app named by DJANGO_ASGI_APP, and
+- answers lifespan itself, for servers that cannot turn it off (Django does
+  not implement it and would log an error at every start);
+- applies X-Forwarded-For and X-Forwarded-Proto from the peers listed in
+  FORWARDED_ALLOW_IPS, for servers that cannot restrict which peers to trust.
+"""
+
+import importlib
+import ipaddress
+import os
+import sys
+
+
+def load(target: str):
+    module_name, _, attribute = target.partition(":")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    obj = importlib.import_module(module_name)
+    for part in (attribute or "application").split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+class TrustedProxies:
+    def __init__(self, spec: str) -> None:
+        items = [item.strip() for item in spec.split(",") if item.strip()]
+        self.everyone = "*" in items
+        self.networks = [ipaddress.ip_network(item, strict=False) for item in items if item != "*"]
+
+    def __bool__(self) -> bool:
+        return self.everyone or bool(self.networks)
+
+    def __contains__(self, host: str | None) -> bool:
+        if self.everyone:
+            return True
+        try:
+            address = ipaddress.ip_address((host or "").split("%")[0])
+        except ValueError:
+            return False
+        # With a :: socket, IPv4 peers appear as ::ffff:a.b.c.d.
+        mapped = getattr(address, "ipv4_mapped", None)
+        return any(address in network or (mapped is not None and mapped in network) for network in self.networks)
+
+
+def _header(scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def forwarded(scope, trusted: TrustedProxies):
+    """The scope as the client sent it through trusted proxies, or unchanged."""
+    client = scope.get("client")
+    if not client or client[0] not in trusted:
+        return scope
+    scope = dict(scope)
+    proto = _header(scope, b"x-forwarded-proto")
+    if proto:
+        proto = proto.split(",")[0].strip().lower()
+        if proto in ("http", "https"):
+            secure = proto == "https"
+            scope["scheme"] = ("wss" if secure else "ws") if scope["type"] == "websocket" else proto
+    chain = _header(scope, b"x-forwarded-for")
+    if chain:
+        hops = [hop.strip() for hop in chain.split(",") if hop.strip()]
+        # The right-most address that is not a trusted proxy is the client.
+        for hop in reversed(hops):
+            if hop not in trusted:
+                scope["client"] = (hop, 0)
+                break
+        else:
+            if hops:
+                scope["client"] = (hops[0], 0)
+    return scope
+
+
+def wrap(app, trusted: TrustedProxies):
+    async def application(scope, receive, send):
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                kind = message["type"].rpartition(".")[2]
+                await send({"type": f"lifespan.{kind}.complete"})
+                if kind == "shutdown":
+                    return
+        if trusted and scope["type"] in ("http", "websocket"):
+            scope = forwarded(scope, trusted)
+        return await app(scope, receive, send)
+
+    return application

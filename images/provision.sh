@@ -1,0 +1,103 @@
+# shellcheck shell=bash
+# Sourced by images/bake and tests/run: make sure a Docker engine, the buildx
+# plugin and a base image are there, provisioning only what is missing.
+# Where Docker already runs (a laptop, a CI runner) this changes nothing.
+#
+# After it: BASE_IMAGE is exported when the official base could not be had,
+# and DJANGO_ASGI_DOCKERD_PID names a dockerd this script started (empty if none).
+
+DJANGO_ASGI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DJANGO_ASGI_DOCKERD_PID=${DJANGO_ASGI_DOCKERD_PID:-}
+DJANGO_ASGI_STATE=${DJANGO_ASGI_STATE:-${XDG_CACHE_HOME:-$HOME/.cache}/django-asgi}
+
+_da_say() { printf 'provision: %s\n' "$*" >&2; }
+_da_die() { _da_say "error: $*"; return 1; }
+
+_da_can_install() {
+    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1
+}
+
+_da_apt_updated=
+_da_apt_install() {
+    _da_can_install || _da_die "need $* but cannot install it here (needs root and apt-get); install it and run again" || return 1
+    if [ -z "$_da_apt_updated" ]; then
+        apt-get update -qq >&2 || return 1
+        _da_apt_updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
+# The Debian mirror this machine already uses, so nothing here names a host.
+_da_debian_mirror() {
+    local f uri
+    for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list; do
+        [ -r "$f" ] || continue
+        uri=$(grep -Eo '(https?|file)://[^ ]+' "$f" | grep -v -- '-security' | grep -m1 '/debian/\?$')
+        [ -n "$uri" ] && { printf '%s\n' "${uri%/}"; return 0; }
+    done
+    return 1
+}
+
+da_provision_engine() {
+    docker info >/dev/null 2>&1 && return 0
+    command -v dockerd >/dev/null 2>&1 || _da_apt_install docker.io || return 1
+    mkdir -p "$DJANGO_ASGI_STATE"
+    _da_say "starting dockerd (log: $DJANGO_ASGI_STATE/dockerd.log)"
+    dockerd >"$DJANGO_ASGI_STATE/dockerd.log" 2>&1 &
+    DJANGO_ASGI_DOCKERD_PID=$!
+    export DJANGO_ASGI_DOCKERD_PID
+    local deadline=$((SECONDS + 60))
+    until docker info >/dev/null 2>&1; do
+        kill -0 "$DJANGO_ASGI_DOCKERD_PID" 2>/dev/null || _da_die "dockerd exited; see $DJANGO_ASGI_STATE/dockerd.log" || return 1
+        [ $SECONDS -lt $deadline ] || _da_die "dockerd did not answer within 60 s" || return 1
+        sleep 0.5
+    done
+}
+
+# Stop the dockerd that da_provision_engine started, if any.
+da_stop_engine() {
+    [ -n "$DJANGO_ASGI_DOCKERD_PID" ] || return 0
+    kill "$DJANGO_ASGI_DOCKERD_PID" 2>/dev/null || return 0
+    local deadline=$((SECONDS + 30))
+    while kill -0 "$DJANGO_ASGI_DOCKERD_PID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+    DJANGO_ASGI_DOCKERD_PID=
+}
+
+# Debian 12 has no buildx package; Debian 13's is one static binary.
+da_provision_buildx() {
+    docker buildx version >/dev/null 2>&1 && return 0
+    _da_can_install || _da_die "docker buildx is missing: install the buildx plugin and run again" || return 1
+    local mirror tmp
+    mirror=$(_da_debian_mirror) || _da_die "no Debian mirror found in the apt sources" || return 1
+    tmp=$(mktemp -d)
+    mkdir -p "$tmp/lists/partial" "$tmp/archives/partial"
+    printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s trixie main\n' "$mirror" >"$tmp/sources.list"
+    local opts=(-o "Dir::Etc::SourceList=$tmp/sources.list" -o Dir::Etc::SourceParts=/dev/null
+        -o "Dir::State::Lists=$tmp/lists" -o "Dir::Cache::Archives=$tmp/archives" -o APT::Get::List-Cleanup=0)
+    _da_say "installing the buildx plugin from Debian 13's docker-buildx package"
+    apt-get "${opts[@]}" update -qq >&2 &&
+        (cd "$tmp" && apt-get "${opts[@]}" download docker-buildx >&2) &&
+        dpkg-deb -x "$tmp"/docker-buildx_*.deb "$tmp/root" || { rm -rf "$tmp"; _da_die "could not fetch docker-buildx"; return 1; }
+    mkdir -p "$HOME/.docker/cli-plugins"
+    install -m 0755 "$tmp/root/usr/libexec/docker/cli-plugins/docker-buildx" "$HOME/.docker/cli-plugins/docker-buildx"
+    rm -rf "$tmp"
+    docker buildx version >&2
+}
+
+# The official base when it can be had; otherwise one built from Debian packages.
+da_provision_base() {
+    [ -n "${BASE_IMAGE:-}" ] && return 0
+    local official="python:${PYTHON_VERSION:-3.13}-slim-trixie"
+    if docker image inspect "$official" >/dev/null 2>&1 || docker pull -q "$official" >/dev/null 2>&1; then
+        return 0
+    fi
+    _da_say "$official cannot be pulled; using a base built from Debian packages"
+    [ "${PYTHON_VERSION:-3.13}" = 3.13 ] || _da_die "the Debian-built base has Python 3.13 only (PYTHON_VERSION=$PYTHON_VERSION)" || return 1
+    BASE_IMAGE=$("$DJANGO_ASGI_ROOT/images/offline-base/build") || return 1
+    export BASE_IMAGE
+}
+
+# Everything the build needs.
+da_provision() {
+    da_provision_engine && da_provision_buildx && da_provision_base
+}
