@@ -42,10 +42,17 @@ def check_importable(app: str, app_dir: Path, variable: str = "DJANGO_ASGI_APP")
         if spec is None:
             break
         search = list(spec.submodule_search_locations or [])
-    if spec is None and importlib.util.find_spec(module.split(".")[0]) is None:
+    if spec is None and not _top_level_found(module.split(".")[0]):
         raise ConfigError(variable, app, f"module {module} not found in {app_dir} or on the Python path")
     if spec is None:
         raise ConfigError(variable, app, f"module {module} not found (its package exists, the module does not)")
+
+
+def _top_level_found(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # ValueError: in sys.modules with no __spec__, like a script's __main__
+        return False
 
 
 def _prefixes(module: str) -> list[str]:

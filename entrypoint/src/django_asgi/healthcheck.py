@@ -24,7 +24,7 @@ def main(env: Mapping[str, str]) -> int:
         # below 500 (a 400 for a disallowed host included) shows the server is up.
         connection.request("GET", path, headers={"Host": "localhost", "User-Agent": "django-asgi-healthcheck"})
         status = connection.getresponse().status
-    except OSError as error:
+    except (OSError, http.client.HTTPException) as error:  # HTTPException: not HTTP on that port
         print(f"unhealthy: {host}:{port}: {error}", flush=True)
         return 1
     finally:

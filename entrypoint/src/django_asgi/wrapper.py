@@ -45,10 +45,10 @@ class TrustedProxies:
 
 
 def _header(scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key.lower() == name:
-            return value.decode("latin-1")
-    return None
+    # Several lines of one header are one comma-separated list (RFC 9110 5.3):
+    # a proxy may add its own X-Forwarded-For line after the client's.
+    found = [value.decode("latin-1") for key, value in scope.get("headers", ()) if key.lower() == name]
+    return ", ".join(found) if found else None
 
 
 def forwarded(scope, trusted: TrustedProxies):

@@ -1,0 +1,22 @@
+import asyncio
+import logging
+
+from django.http import HttpResponse, JsonResponse
+
+logger = logging.getLogger(__name__)
+
+
+def index(request):
+    return HttpResponse("Hello from Django\n", content_type="text/plain")
+
+
+async def api(request):
+    return JsonResponse({"message": "Hello from Django", "async": True})
+
+
+async def slow(request):
+    """Answers after ?seconds= (default 2, at most 30): shows a graceful shutdown letting it finish."""
+    seconds = min(float(request.GET.get("seconds", "2")), 30.0)
+    print(f"slow request started ({seconds} s)", flush=True)
+    await asyncio.sleep(seconds)
+    return HttpResponse(f"slept {seconds} s\n", content_type="text/plain")

@@ -1,0 +1,174 @@
+"""Run the built images as a user would and look at them from outside.
+
+Every container publishes its port on 127.0.0.1 only; readiness is polled
+with deadlines.
+"""
+
+import json
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+IMAGE = os.environ.get("IMAGE", "django-asgi")
+FLAVORS = ("daphne", "granian", "hypercorn", "uvicorn")
+HTTP2_FLAVORS = ("granian", "hypercorn")  # daphne: TLS only; gunicorn: none
+
+
+def docker(*args: str, check: bool = True, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout, **kwargs)
+
+
+def wait_for(condition, timeout: float, interval: float = 0.1, message: str = "condition"):
+    """Poll until condition() is truthy; return its value or fail at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {message}")
+        time.sleep(interval)
+
+
+def http_get(url: str, timeout: float = 5.0, headers: dict | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+class Container:
+    def __init__(self, image: str, env: dict | None = None, args: tuple = (), docker_args: tuple = (),
+                 port: int = 8000) -> None:
+        self.name = f"django-asgi-test-{uuid.uuid4().hex[:10]}"
+        self.port = port
+        env_args = [item for key, value in (env or {}).items() for item in ("-e", f"{key}={value}")]
+        docker("run", "-d", "--name", self.name, "-p", f"127.0.0.1::{port}", *env_args, *docker_args, image, *args)
+
+    @property
+    def url(self) -> str:
+        mapping = docker("port", self.name, f"{self.port}/tcp").stdout.split()[0]
+        return f"http://{mapping}"
+
+    def get(self, path: str = "/", **kwargs) -> tuple[int, str]:
+        return http_get(self.url + path, **kwargs)
+
+    def running(self) -> bool:
+        return self.inspect()["State"]["Running"]
+
+    def wait_ready(self, path: str = "/", timeout: float = 30) -> "Container":
+        def ready():
+            if not self.running():
+                pytest.fail(f"container exited before serving:\n{self.logs()}")
+            try:
+                return self.get(path, timeout=2)[0] == 200
+            except (OSError, urllib.error.URLError):
+                return False
+
+        wait_for(ready, timeout, message=f"{self.url}{path} to answer 200")
+        return self
+
+    def logs(self) -> str:
+        result = docker("logs", self.name, check=False)
+        return result.stdout + result.stderr
+
+    def inspect(self) -> dict:
+        return json.loads(docker("inspect", self.name).stdout)[0]
+
+    def exec(self, *command: str, **kwargs) -> subprocess.CompletedProcess:
+        return docker("exec", self.name, *command, **kwargs)
+
+    def processes(self) -> list[dict]:
+        """Every process in the container, read from /proc (slim images have no ps)."""
+        script = (
+            "import json, os\n"
+            "out = []\n"
+            "for pid in filter(str.isdigit, os.listdir('/proc')):\n"
+            "    try:\n"
+            "        stat = open(f'/proc/{pid}/stat').read()\n"
+            "        cmd = open(f'/proc/{pid}/cmdline', 'rb').read().split(b'\\0')\n"
+            "        uid = [l for l in open(f'/proc/{pid}/status') if l.startswith('Uid:')][0].split()[1]\n"
+            "    except OSError:\n"
+            "        continue\n"
+            "    fields = stat.rpartition(')')[2].split()\n"
+            "    out.append({'pid': int(pid), 'ppid': int(fields[1]), 'state': fields[0], 'uid': int(uid),\n"
+            "                'cmd': [c.decode() for c in cmd if c]})\n"
+            "print(json.dumps(out))\n"
+        )
+        processes = json.loads(self.exec("python", "-c", script).stdout)
+        # Leave out the probe itself.
+        return [p for p in processes if p["cmd"][:2] != ["python", "-c"]]
+
+    def wait_exit(self, timeout: float) -> int:
+        """Wait for the container to stop; its exit code."""
+        result = docker("wait", self.name, timeout=timeout)
+        return int(result.stdout.strip())
+
+    def remove(self) -> None:
+        docker("rm", "-f", "-v", self.name, check=False)
+
+
+@pytest.fixture
+def run_container():
+    """Start containers that are removed after the test."""
+    started = []
+
+    def start(image: str, **kwargs) -> Container:
+        container = Container(image, **kwargs)
+        started.append(container)
+        return container
+
+    yield start
+    for container in started:
+        container.remove()
+
+
+@pytest.fixture(params=FLAVORS)
+def flavor(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def image(flavor) -> str:
+    return f"{IMAGE}:{flavor}"
+
+
+_examples: dict[str, str] = {}
+
+
+@pytest.fixture
+def example_image(flavor) -> str:
+    """examples/hello_django built FROM the flavor, as a user would."""
+    if flavor not in _examples:
+        tag = f"django-asgi-example:{flavor}"
+        docker("build", "-q", "--build-arg", f"IMAGE={IMAGE}:{flavor}", "-t", tag, str(ROOT / "examples" / "hello_django"),
+               timeout=600, env={**os.environ, "DOCKER_BUILDKIT": "1"})
+        _examples[flavor] = tag
+    return _examples[flavor]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/container/" in str(item.fspath):
+            item.add_marker(pytest.mark.container)
+
+
+def pytest_terminal_summary(terminalreporter):
+    sizes = []
+    for flavor in FLAVORS:
+        result = docker("image", "inspect", "-f", "{{.Size}}", f"{IMAGE}:{flavor}", check=False)
+        if result.returncode == 0:
+            sizes.append(f"{IMAGE}:{flavor} {int(result.stdout) / 1e6:.1f} MB")
+    if sizes:
+        terminalreporter.write_sep("-", "image sizes (uncompressed)")
+        for line in sizes:
+            terminalreporter.write_line(line)

@@ -1,0 +1,181 @@
+"""Each flavor, run as users run it, checked from outside the container."""
+
+import asyncio
+import signal
+import threading
+import time
+
+import httpx
+import pytest
+import testinfra
+import websockets
+
+from conftest import HTTP2_FLAVORS, docker, wait_for
+
+# A harmless flag each server accepts, to show that `docker run IMAGE --flag` reaches it.
+SERVER_FLAG = {
+    "daphne": ["--ping-interval", "17"],
+    "granian": ["--backlog", "517"],
+    "hypercorn": ["--backlog", "517"],
+    "uvicorn": ["--backlog", "517"],
+}
+
+
+def server_tree(container) -> tuple[dict, dict, list[dict]]:
+    """PID 1, the server process (PID 1's child) and the server's children."""
+    processes = container.processes()
+    init = next(p for p in processes if p["pid"] == 1)
+    children = [p for p in processes if p["ppid"] == 1]
+    assert len(children) == 1, children
+    server = children[0]
+    return init, server, [p for p in processes if p["ppid"] == server["pid"]]
+
+
+def test_example_project_serves(example_image, run_container):
+    container = run_container(example_image).wait_ready()
+    assert container.get("/") == (200, "Hello from Django\n")
+    status, body = container.get("/api/")
+    assert status == 200 and '"async": true' in body
+    # WhiteNoise serves what collectstatic put into the image.
+    assert container.get("/static/admin/css/base.css")[0] == 200
+
+
+def test_port_is_honoured(image, run_container):
+    container = run_container(image, env={"PORT": "9001"}, port=9001).wait_ready()
+    assert container.get("/")[0] == 200
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_workers_are_counted(image, flavor, workers, run_container):
+    container = run_container(image, env={"WORKERS": str(workers)}).wait_ready()
+
+    def tree_complete():
+        _, server, children = server_tree(container)
+        return len(children) == workers or (workers == 1 and flavor in ("daphne", "hypercorn") and not children)
+
+    wait_for(tree_complete, 20, message=f"{workers} worker processes")
+    _, server, children = server_tree(container)
+    if workers == 1 and flavor in ("daphne", "hypercorn"):
+        # One worker is the server process itself, with no manager around it.
+        assert children == []
+    else:
+        assert len(children) == workers
+
+
+def test_ipv6_host(image, run_container):
+    # This engine starts containers with IPv6 off; the sysctl turns it on as a v6 network would.
+    container = run_container(image, env={"HOST": "::"},
+                              docker_args=("--sysctl", "net.ipv6.conf.all.disable_ipv6=0")).wait_ready()
+    # The published port reaches the server over IPv4; ::1 over IPv6.
+    probe = "import urllib.request; print(urllib.request.urlopen('http://[::1]:8000/', timeout=5).status)"
+    assert container.exec("python", "-c", probe).stdout.strip() == "200"
+
+
+def test_websocket_echo(image, run_container):
+    container = run_container(image).wait_ready()
+
+    async def echo():
+        async with websockets.connect(container.url.replace("http", "ws") + "/ws", open_timeout=10) as ws:
+            await ws.send("ping ✓")
+            text = await asyncio.wait_for(ws.recv(), 10)
+            await ws.send(b"\x00\x01")
+            binary = await asyncio.wait_for(ws.recv(), 10)
+            return text, binary
+
+    assert asyncio.run(echo()) == ("ping ✓", b"\x00\x01")
+
+
+@pytest.mark.parametrize("flavor", HTTP2_FLAVORS)
+def test_http2_cleartext(image, run_container):
+    container = run_container(image).wait_ready()
+    with httpx.Client(http1=False, http2=True, timeout=10) as client:  # prior knowledge h2c
+        response = client.get(container.url + "/")
+    assert response.status_code == 200
+    assert response.http_version == "HTTP/2"
+
+
+def test_runs_as_non_root_under_init(image, flavor, run_container):
+    container = run_container(image).wait_ready()
+    host = testinfra.get_host(f"docker://{container.name}")
+    assert host.user().uid != 0
+    init, server, _ = server_tree(container)
+    assert init["cmd"][0].endswith("dumb-init")
+    assert init["uid"] != 0 and server["uid"] != 0
+    expected = {"granian": "granian", "uvicorn": "gunicorn", "daphne": "django_asgi.supervise",
+                "hypercorn": "django_asgi.supervise"}[flavor]
+    assert any(expected in part for part in server["cmd"]), server
+    # The final image carries no compiler and no pip cache.
+    assert not host.exists("gcc") and not host.exists("cc")
+    assert not host.file("/root/.cache/pip").exists and not host.file("/app/.cache/pip").exists
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_lets_request_in_flight_finish(example_image, signum, run_container):
+    graceful = 10
+    container = run_container(example_image, env={"GRACEFUL_TIMEOUT": str(graceful), "WORKERS": "2"}).wait_ready()
+    result = {}
+
+    def slow_request():
+        result["response"] = container.get("/slow/?seconds=3", timeout=30)
+
+    thread = threading.Thread(target=slow_request)
+    thread.start()
+    wait_for(lambda: "slow request started" in container.logs(), 15, message="the slow request to start")
+    sent = time.monotonic()
+    docker("kill", "--signal", signum.name, container.name)
+    code = container.wait_exit(timeout=graceful + 15)
+    elapsed = time.monotonic() - sent
+    thread.join(30)
+    assert result.get("response") == (200, "slept 3.0 s\n"), container.logs()
+    assert elapsed < graceful + 5, f"took {elapsed:.1f} s to stop"
+    assert code == 0, container.logs()
+
+
+def test_bad_env_exits_2_with_one_line(image):
+    result = docker("run", "--rm", "-e", "PORT=abc", image, check=False)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == ["django-asgi: PORT='abc': expected a whole number from 1 to 65535"]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_command_is_run(image):
+    result = docker("run", "--rm", image, "python", "-c", "import django, sys; print(django.VERSION[0], sys.argv)")
+    assert result.stdout.split()[0].isdigit()
+
+
+def test_server_flag_is_appended(image, flavor, run_container):
+    flag = SERVER_FLAG[flavor]
+    dry = docker("run", "--rm", image, "--dry-run", *flag).stdout
+    assert " ".join(flag) in dry
+    container = run_container(image, args=tuple(flag)).wait_ready()
+    commands = [" ".join(p["cmd"]) for p in container.processes()]
+    assert any(" ".join(flag) in command for command in commands), commands
+
+
+@pytest.mark.parametrize("options", [
+    ("--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"),
+    ("--user", "12345:12345"),
+    ("--user", "4242:0", "--read-only", "--cap-drop", "ALL"),
+], ids=["hardened", "any-uid", "any-uid-read-only-no-tmp"])
+def test_restricted_runs_serve(image, options, run_container):
+    container = run_container(image, docker_args=options).wait_ready()
+    assert container.get("/")[0] == 200
+
+
+def test_default_app_and_healthcheck(image, flavor, run_container):
+    container = run_container(image, docker_args=("--health-interval", "1s", "--health-start-period", "30s"))
+    container.wait_ready()
+    status, body = container.get("/")
+    assert status == 200 and flavor in body and "Django" in body and "DJANGO_ASGI_APP" in body
+    wait_for(lambda: container.inspect()["State"]["Health"]["Status"] == "healthy", 30, message="healthy")
+
+
+def test_startup_logs_are_clean(example_image, run_container):
+    container = run_container(example_image, env={"WORKERS": "2"}).wait_ready()
+    container.get("/")
+    docker("stop", container.name, timeout=60)
+    logs = container.logs()
+    assert "Traceback" not in logs
+    assert "lifespan" not in logs.lower()
+    assert "django-asgi:" in logs and "serving hello_django.asgi:application on 0.0.0.0:8000" in logs
