@@ -179,3 +179,12 @@ def test_startup_logs_are_clean(example_image, run_container):
     assert "Traceback" not in logs
     assert "lifespan" not in logs.lower()
     assert "django-asgi:" in logs and "serving hello_django.asgi:application on 0.0.0.0:8000" in logs
+
+
+def test_reload_picks_up_code_changes(example_image, run_container):
+    container = run_container(example_image, env={"RELOAD": "1", "WORKERS": "2"}).wait_ready()
+    assert container.get("/")[1] == "Hello from Django\n"
+    # As a bind-mounted edit would: change the view inside the running container.
+    docker("exec", "-u", "0", container.name, "sed", "-i", "s/Hello from Django/Hello again/", "hello_django/views.py")
+    wait_for(lambda: container.get("/")[1] == "Hello again\n", 20, interval=0.25, message="the edited view")
+    assert container.running()

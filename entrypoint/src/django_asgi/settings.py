@@ -59,7 +59,7 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("GRACEFUL_TIMEOUT", "20", "30", "Seconds in-flight requests get to finish after SIGTERM or SIGINT.",
              lambda n, r: values.integer(n, r, 1, 3600), 20),
-    Variable("KEEP_ALIVE", "5", "75", "Seconds an idle keep-alive connection stays open.",
+    Variable("KEEP_ALIVE", "5", "30", "Seconds an idle keep-alive connection stays open.",
              lambda n, r: values.integer(n, r, 1, 3600), 5),
     Variable("MAX_REQUESTS", "unset (never)", "10000",
              "Replace a worker after this many requests (hypercorn, uvicorn); refused by servers that cannot.",
@@ -77,6 +77,13 @@ VARIABLES: tuple[Variable, ...] = (
 )
 
 _BY_NAME = {variable.name: variable for variable in VARIABLES}
+
+
+def markdown_table() -> str:
+    """The README's variable reference."""
+    rows = ["| Variable | Default | Example | Meaning |", "| --- | --- | --- | --- |"]
+    rows += [f"| `{v.name}` | {v.default} | `{v.example}` | {v.help} |" for v in VARIABLES]
+    return "\n".join(rows)
 
 
 def _servers() -> tuple[str, ...]:

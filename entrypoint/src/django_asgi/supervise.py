@@ -131,6 +131,7 @@ class Supervisor:
 
     def run(self) -> int:
         wake_read, wake_write = os.pipe()
+        os.set_blocking(wake_read, False)
         os.set_blocking(wake_write, False)
         signal.set_wakeup_fd(wake_write)
         pending: list[int] = []
