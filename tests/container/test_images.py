@@ -1,6 +1,7 @@
 """Each flavor, run as users run it, checked from outside the container."""
 
 import asyncio
+import json
 import signal
 import threading
 import time
@@ -10,7 +11,7 @@ import pytest
 import testinfra
 import websockets
 
-from conftest import HTTP2_FLAVORS, docker, wait_for
+from conftest import HTTP2_FLAVORS, ROOT, docker, wait_for
 
 # A harmless flag each server accepts, to show that `docker run IMAGE --flag` reaches it.
 SERVER_FLAG = {
@@ -62,9 +63,10 @@ def test_workers_are_counted(image, flavor, workers, run_container):
         assert len(children) == workers
 
 
-def test_ipv6_host(image, run_container):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ipv6_host(image, workers, run_container):
     # This engine starts containers with IPv6 off; the sysctl turns it on as a v6 network would.
-    container = run_container(image, env={"HOST": "::"},
+    container = run_container(image, env={"HOST": "::", "WORKERS": workers},
                               docker_args=("--sysctl", "net.ipv6.conf.all.disable_ipv6=0")).wait_ready()
     # The published port reaches the server over IPv4; ::1 over IPv6.
     probe = "import urllib.request; print(urllib.request.urlopen('http://[::1]:8000/', timeout=5).status)"
@@ -188,3 +190,17 @@ def test_reload_picks_up_code_changes(example_image, run_container):
     docker("exec", "-u", "0", container.name, "sed", "-i", "s/Hello from Django/Hello again/", "hello_django/views.py")
     wait_for(lambda: container.get("/")[1] == "Hello again\n", 20, interval=0.25, message="the edited view")
     assert container.running()
+
+
+def test_labels_name_server_and_versions(image, flavor):
+    labels = json.loads(docker("image", "inspect", "-f", "{{json .Config.Labels}}", image).stdout)
+    lock = (ROOT / "images" / "requirements" / f"{flavor}.lock").read_text()
+    assert labels["io.django-asgi.server"] == flavor
+    assert f"\n{flavor}=={labels['io.django-asgi.server.version']} " in lock
+    assert f"\ndjango=={labels['io.django-asgi.django.version']} " in lock
+    for key in ("source", "version", "revision", "licenses"):
+        assert labels[f"org.opencontainers.image.{key}"], key
+    config = json.loads(docker("image", "inspect", "-f", "{{json .Config}}", image).stdout)
+    assert config["WorkingDir"] == "/app" and "8000/tcp" in config["ExposedPorts"]
+    assert config["User"] == "app" and "PYTHONUNBUFFERED=1" in config["Env"]
+    assert config["Healthcheck"]["Test"][-1] == "healthcheck"
