@@ -97,7 +97,7 @@ def test_http2_cleartext(image, run_container):
 
 
 def test_runs_as_non_root_under_init(image, flavor, run_container):
-    container = run_container(image).wait_ready()
+    container = run_container(image, env={"WORKERS": "2"}).wait_ready()
     host = testinfra.get_host(f"docker://{container.name}")
     assert host.user().uid != 0
     init, server, _ = server_tree(container)

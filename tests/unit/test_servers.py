@@ -5,37 +5,13 @@ line (DEFAULT_ARGV below, written out in full), and the whole argv is then
 compared, so a flag that appears, vanishes or moves fails the row.
 """
 
-import sys
-
 import pytest
 
 import django_asgi.cpus
 from django_asgi import cli
 from django_asgi.errors import ConfigError
 
-PY = sys.executable
-DEFAULT_APP = "django_asgi.default_app.asgi:application"
-WRAPPER = "django_asgi.asgi:application"
-SERVERS = ("daphne", "hypercorn", "uvicorn", "granian")
-
-# The commands with no variable set but DJANGO_ASGI_SERVER, on a machine with one CPU.
-DEFAULT_ARGV = {
-    "daphne": [PY, "-m", "django_asgi.daphne_runner", "--graceful-timeout", "20", "--log-level", "info",
-               "--bind", "0.0.0.0", "--port", "8000", "--access-log", "-", DEFAULT_APP],
-    "hypercorn": ["hypercorn", "--bind", "0.0.0.0:8000", "--worker-class", "uvloop", "--workers", "0",
-                  "--log-level", "info", "--error-logfile", "-", "--access-logfile", "-",
-                  "--graceful-timeout", "20", "--keep-alive", "5", WRAPPER],
-    "uvicorn": ["gunicorn", "--worker-class", "django_asgi.uvicorn_worker.UvicornWorker", "--bind", "0.0.0.0:8000",
-                "--workers", "1", "--log-level", "info", "--error-logfile", "-", "--access-logfile", "-",
-                "--graceful-timeout", "20", "--keep-alive", "5", "--forwarded-allow-ips", "",
-                "--worker-tmp-dir", "/dev/shm", "--no-control-socket", DEFAULT_APP],
-    "granian": ["granian", "--interface", "asginl", "--host", "0.0.0.0", "--port", "8000", "--workers", "1",
-                "--log-level", "info", "--access-log", "--workers-kill-timeout", "20",
-                "--http1-header-read-timeout", "5000", "--respawn-failed-workers", DEFAULT_APP],
-}
-# hypercorn cannot turn lifespan off, so it always serves the app through the wrapper.
-DEFAULT_ENV = {"daphne": {}, "hypercorn": {"DJANGO_ASGI_APP": DEFAULT_APP}, "uvicorn": {}, "granian": {}}
-
+from unit_support import DEFAULT_APP, DEFAULT_ARGV, DEFAULT_ENV, PY, SERVERS, WRAPPER, swap
 
 @pytest.fixture(autouse=True)
 def one_cpu(monkeypatch):
@@ -51,14 +27,6 @@ def build(tmp_path):
         return cli.build(list(extra), {"DJANGO_ASGI_SERVER": server, **env}, tmp_path)
 
     return run
-
-
-def swap(argv: list[str], old: list[str], new: list[str]) -> list[str]:
-    """argv with the one occurrence of the token run `old` replaced by `new`."""
-    starts = [i for i in range(len(argv) - len(old) + 1) if argv[i:i + len(old)] == old]
-    assert len(starts) == 1, f"{old} occurs {len(starts)} times in {argv}"
-    i = starts[0]
-    return argv[:i] + new + argv[i + len(old):]
 
 
 def test_defaults(build):
