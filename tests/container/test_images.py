@@ -10,7 +10,6 @@ import httpx
 import pytest
 import testinfra
 import websockets
-
 from conftest import HTTP2_FLAVORS, ROOT, docker, wait_for
 
 # A harmless flag each server accepts, to show that `docker run IMAGE --flag` reaches it.
@@ -51,11 +50,11 @@ def test_workers_are_counted(image, flavor, workers, run_container):
     container = run_container(image, env={"WORKERS": str(workers)}).wait_ready()
 
     def tree_complete():
-        _, server, children = server_tree(container)
+        children = server_tree(container)[2]
         return len(children) == workers or (workers == 1 and flavor in ("daphne", "hypercorn") and not children)
 
     wait_for(tree_complete, 20, message=f"{workers} worker processes")
-    _, server, children = server_tree(container)
+    children = server_tree(container)[2]
     if workers == 1 and flavor in ("daphne", "hypercorn"):
         # One worker is the server process itself, with no manager around it.
         assert children == []

@@ -13,6 +13,7 @@ from django_asgi.errors import ConfigError
 
 from unit_support import DEFAULT_APP, DEFAULT_ARGV, DEFAULT_ENV, PY, SERVERS, WRAPPER, swap
 
+
 @pytest.fixture(autouse=True)
 def one_cpu(monkeypatch):
     # WORKERS unset falls back to the CPUs available; pin that so the defaults do not depend on this machine.

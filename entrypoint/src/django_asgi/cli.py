@@ -10,10 +10,9 @@
 import os
 import shlex
 import sys
-from pathlib import Path
 
-from django_asgi import discovery, servers, settings, steps
-from django_asgi.errors import ConfigError
+from django_asgi import discovery, servers, settings
+from django_asgi.errors import ConfigError, StepFailed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,29 +25,31 @@ def main(argv: list[str] | None = None) -> int:
         return _exec_command(args)
     dry_run = bool(args) and args[0] == "--dry-run"
     try:
-        return serve(args[1:] if dry_run else args, os.environ, Path.cwd(), dry_run=dry_run)
+        return serve(args[1:] if dry_run else args, os.environ, os.getcwd(), dry_run=dry_run)
     except ConfigError as error:
         print(error.line(), file=sys.stderr, flush=True)
         return 2
-    except steps.StepFailed as error:
+    except StepFailed as error:
         print(error, file=sys.stderr, flush=True)
         return error.status
 
 
-def build(extra: list[str], env, app_dir: Path) -> tuple[settings.Config, str, servers.Plan]:
+def build(extra: list[str], env, app_dir: str | os.PathLike) -> tuple[settings.Config, str, servers.Plan]:
     config = settings.load(env)
     app = discovery.resolve(config.app, env, app_dir)
     plan = servers.load(config.server).plan(config, app, tuple(extra))
     return config, app, plan
 
 
-def serve(extra: list[str], env, app_dir: Path, dry_run: bool = False) -> int:
+def serve(extra: list[str], env, app_dir: str | os.PathLike, dry_run: bool = False) -> int:
     config, app, plan = build(extra, env, app_dir)
     if dry_run:
         print(shlex.join([f"{key}={value}" for key, value in plan.env.items()] + plan.argv), flush=True)
         return 0
     source = "DJANGO_SETTINGS_MODULE" if not config.app and env.get("DJANGO_SETTINGS_MODULE") else "DJANGO_ASGI_APP"
     discovery.check_importable(app, app_dir, source)
+    from django_asgi import steps  # subprocess and pathlib: only when serving
+
     steps.run(steps.startup_commands(config.migrate, config.collectstatic, app_dir, steps.HOOKS_DIR), app_dir)
     print(_summary(config, app), file=sys.stderr, flush=True)
     return _exec(plan.argv, {**env, **plan.env})

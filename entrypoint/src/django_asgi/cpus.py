@@ -8,7 +8,6 @@ affinity set both narrow it; the smallest wins.
 
 import math
 import os
-from pathlib import Path
 
 
 def available_cpus(cgroup_root: str = "/sys/fs/cgroup", proc_cgroup: str = "/proc/self/cgroup",
@@ -18,15 +17,16 @@ def available_cpus(cgroup_root: str = "/sys/fs/cgroup", proc_cgroup: str = "/pro
         affinity = len(os.sched_getaffinity(0))
     if affinity:
         limits.append(affinity)
-    quota = cfs_quota(Path(cgroup_root), _read(Path(proc_cgroup)) or "")
+    quota = cfs_quota(os.fspath(cgroup_root), _read(os.fspath(proc_cgroup)) or "")
     if quota is not None:
         limits.append(quota)
     return max(1, min(limits))
 
 
-def cfs_quota(root: Path, self_cgroup: str) -> int | None:
+def cfs_quota(root: str, self_cgroup: str) -> int | None:
     """The CPU quota in whole CPUs (rounded up), or None when there is none."""
-    if (root / "cgroup.controllers").exists():
+    root = os.path.normpath(os.fspath(root))
+    if os.path.exists(os.path.join(root, "cgroup.controllers")):
         return _v2_quota(root, _v2_path(self_cgroup))
     return _v1_quota(root, self_cgroup)
 
@@ -38,24 +38,24 @@ def _v2_path(self_cgroup: str) -> str:
     return "/"
 
 
-def _v2_quota(root: Path, path: str) -> int | None:
+def _v2_quota(root: str, path: str) -> int | None:
     # A limit may sit on any ancestor; inside a cgroup namespace the path is "/".
     quotas = []
-    directory = root / path.strip("/")
-    if not directory.is_dir():
+    directory = os.path.normpath(os.path.join(root, path.strip("/")))
+    if not os.path.isdir(directory) or not directory.startswith(root):
         directory = root
     while True:
-        fields = (_read(directory / "cpu.max") or "").split()
+        fields = (_read(os.path.join(directory, "cpu.max")) or "").split()
         if len(fields) == 2 and fields[0] != "max":
             quotas.append(_whole(fields[0], fields[1]))
-        if directory == root or root not in directory.parents:
+        if directory == root:
             break
-        directory = directory.parent
+        directory = os.path.dirname(directory)
     quotas = [quota for quota in quotas if quota is not None]
     return min(quotas) if quotas else None
 
 
-def _v1_quota(root: Path, self_cgroup: str) -> int | None:
+def _v1_quota(root: str, self_cgroup: str) -> int | None:
     path = "/"
     for line in self_cgroup.splitlines():
         parts = line.split(":", 2)
@@ -64,10 +64,10 @@ def _v1_quota(root: Path, self_cgroup: str) -> int | None:
     # Docker without a cgroup namespace mounts the container's own cgroup at
     # the controller root while /proc/self/cgroup still names the host path.
     for controller in ("cpu,cpuacct", "cpu", "cpuacct,cpu"):
-        for directory in (root / controller / path.strip("/"), root / controller):
-            quota = _read(directory / "cpu.cfs_quota_us")
+        for directory in (os.path.join(root, controller, path.strip("/")), os.path.join(root, controller)):
+            quota = _read(os.path.join(directory, "cpu.cfs_quota_us"))
             if quota is not None:
-                return _whole(quota, _read(directory / "cpu.cfs_period_us") or "100000")
+                return _whole(quota, _read(os.path.join(directory, "cpu.cfs_period_us")) or "100000")
     return None
 
 
@@ -81,8 +81,9 @@ def _whole(quota: str, period: str) -> int | None:
     return max(1, math.ceil(quota_us / period_us))
 
 
-def _read(path: Path) -> str | None:
+def _read(path: str) -> str | None:
     try:
-        return path.read_text().strip()
-    except OSError:
+        with open(path) as file:
+            return file.read().strip()
+    except (OSError, UnicodeDecodeError):
         return None

@@ -1,10 +1,9 @@
 """Which ASGI application to serve, and whether its module can be found."""
 
-import importlib.machinery
-import importlib.util
+from __future__ import annotations
+
+import os
 import sys
-from collections.abc import Mapping
-from pathlib import Path
 
 from django_asgi import values
 from django_asgi.errors import ConfigError
@@ -12,7 +11,12 @@ from django_asgi.errors import ConfigError
 DEFAULT_APP = "django_asgi.default_app.asgi:application"
 
 
-def resolve(app: str | None, env: Mapping[str, str], app_dir: Path) -> str:
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+def resolve(app: str | None, env: Mapping[str, str], app_dir: str | os.PathLike) -> str:
     """DJANGO_ASGI_APP, else from DJANGO_SETTINGS_MODULE, else the single */asgi.py, else the default app."""
     if app:
         return app
@@ -23,7 +27,8 @@ def resolve(app: str | None, env: Mapping[str, str], app_dir: Path) -> str:
             raise ConfigError("DJANGO_SETTINGS_MODULE", settings,
                               "cannot derive the app from a top-level settings module; set DJANGO_ASGI_APP")
         return f"{package}.asgi:application"
-    found = sorted(path.parent.name for path in app_dir.glob("*/asgi.py") if path.parent.name.isidentifier())
+    found = sorted(name for name in _listdir(app_dir)
+                   if name.isidentifier() and os.path.isfile(os.path.join(app_dir, name, "asgi.py")))
     if len(found) > 1:
         raise ConfigError("DJANGO_ASGI_APP", None,
                           f"not set and {app_dir} holds several asgi.py ({', '.join(found)}); set DJANGO_ASGI_APP")
@@ -32,10 +37,19 @@ def resolve(app: str | None, env: Mapping[str, str], app_dir: Path) -> str:
     return DEFAULT_APP
 
 
-def check_importable(app: str, app_dir: Path, variable: str = "DJANGO_ASGI_APP") -> None:
+def _listdir(path: str | os.PathLike) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+def check_importable(app: str, app_dir: str | os.PathLike, variable: str = "DJANGO_ASGI_APP") -> None:
     """Find the app's module on disk without running any of its code."""
+    import importlib.machinery  # only when serving, not for --dry-run
+
     module = app.split(":")[0]
-    search: list[str] | None = [str(app_dir), *sys.path]
+    search: list[str] | None = [os.fspath(app_dir), *sys.path]
     spec = None
     for part in _prefixes(module):
         spec = importlib.machinery.PathFinder.find_spec(part, search)
@@ -49,6 +63,8 @@ def check_importable(app: str, app_dir: Path, variable: str = "DJANGO_ASGI_APP")
 
 
 def _top_level_found(name: str) -> bool:
+    import importlib.util
+
     try:
         return importlib.util.find_spec(name) is not None
     except (ImportError, ValueError):  # ValueError: in sys.modules with no __spec__, like a script's __main__

@@ -18,3 +18,11 @@ class ConfigError(Exception):
 def _clip(value: str, limit: int = 80) -> str:
     # repr() (by the caller) escapes line breaks; this keeps the line short.
     return value if len(value) <= limit else value[: limit - 3] + "..."
+
+
+class StepFailed(Exception):
+    """A startup step (migrate, collectstatic, a hook) failed: startup stops with its status."""
+
+    def __init__(self, step: str, status: int) -> None:
+        super().__init__(f"django-asgi: startup step {step!r} failed with exit status {status}")
+        self.status = status or 1

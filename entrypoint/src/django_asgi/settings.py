@@ -4,9 +4,7 @@ The README's variable reference is checked against VARIABLES, so the two
 cannot drift apart.
 """
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from __future__ import annotations
 
 from django_asgi import values
 from django_asgi.errors import ConfigError
@@ -14,14 +12,23 @@ from django_asgi.errors import ConfigError
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
-@dataclass(frozen=True)
+TYPE_CHECKING = False  # typing costs milliseconds at every container start
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
+
+
 class Variable:
-    name: str
-    default: str  # as the README shows it
-    example: str
-    help: str
-    parse: Callable[[str, str], Any]
-    fallback: Any = None  # the parsed value when unset
+    __slots__ = ("default", "example", "fallback", "help", "name", "parse")
+
+    def __init__(self, name: str, default: str, example: str, help: str, parse: Callable[[str, str], Any],
+                 fallback: Any = None) -> None:
+        self.name = name
+        self.default = default  # as the README shows it
+        self.example = example
+        self.help = help
+        self.parse = parse
+        self.fallback = fallback  # the parsed value when unset
 
 
 VARIABLES: tuple[Variable, ...] = (
@@ -59,7 +66,8 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("GRACEFUL_TIMEOUT", "20", "30", "Seconds in-flight requests get to finish after SIGTERM or SIGINT.",
              lambda n, r: values.integer(n, r, 1, 3600), 20),
-    Variable("KEEP_ALIVE", "5", "30", "Seconds an idle keep-alive connection stays open.",
+    Variable("KEEP_ALIVE", "5", "30",
+             "Seconds an idle keep-alive connection stays open (granian: at most 60; daphne: fixed, refused when set).",
              lambda n, r: values.integer(n, r, 1, 3600), 5),
     Variable("MAX_REQUESTS", "unset (never)", "10000",
              "Replace a worker after this many requests (hypercorn, uvicorn); refused by servers that cannot.",
@@ -92,8 +100,9 @@ def _servers() -> tuple[str, ...]:
     return servers.names()
 
 
-@dataclass(frozen=True)
 class Config:
+    """The parsed configuration (a plain class: dataclasses cost milliseconds at every start)."""
+
     server: str
     app: str | None
     host: str
@@ -110,6 +119,26 @@ class Config:
     migrate: bool
     collectstatic: bool
     given: Mapping[str, str]  # raw values of the variables that are set, for refusals
+
+    def __init__(self, **fields: Any) -> None:
+        missing = set(_CONFIG_FIELDS) ^ set(fields)
+        if missing:
+            raise TypeError(f"Config fields missing or unknown: {sorted(missing)}")
+        self.__dict__.update(fields)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Config is read-only")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Config) and self.__dict__ == other.__dict__
+
+    def __repr__(self) -> str:
+        return f"Config({', '.join(f'{key}={value!r}' for key, value in self.__dict__.items())})"
+
+
+_CONFIG_FIELDS = ("server", "app", "host", "port", "workers", "log_level", "access_log", "forwarded_allow_ips",
+                  "graceful_timeout", "keep_alive", "max_requests", "reload", "server_args", "migrate",
+                  "collectstatic", "given")
 
 
 def value(env: Mapping[str, str], name: str) -> Any:
@@ -135,6 +164,7 @@ def load(env: Mapping[str, str], cpus: Callable[[], int] | None = None) -> Confi
         from django_asgi.cpus import available_cpus
 
         workers = (cpus or available_cpus)()
+    get("HEALTHCHECK_PATH")  # read by `django-asgi healthcheck`; a bad value should fail the start, not the probe
     given = {name: env[name] for name in _BY_NAME if env.get(name, "").strip()}
     return Config(
         server=server,

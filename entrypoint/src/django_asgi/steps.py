@@ -5,25 +5,21 @@ import subprocess
 import sys
 from pathlib import Path
 
-from django_asgi.errors import ConfigError
+from django_asgi.errors import ConfigError, StepFailed
 
 HOOKS_DIR = Path("/docker-entrypoint.d")
 
 
-class StepFailed(Exception):
-    def __init__(self, step: str, status: int) -> None:
-        super().__init__(f"django-asgi: startup step {step!r} failed with exit status {status}")
-        self.status = status or 1
-
-
-def startup_commands(migrate: bool, collectstatic: bool, app_dir: Path, hooks_dir: Path) -> list[list[str]]:
+def startup_commands(migrate: bool, collectstatic: bool, app_dir: str | os.PathLike,
+                     hooks_dir: str | os.PathLike) -> list[list[str]]:
+    app_dir, hooks_dir = Path(app_dir), Path(hooks_dir)
     commands = []
     for wanted, name, command in ((migrate, "DJANGO_MIGRATE", "migrate"),
                                   (collectstatic, "DJANGO_COLLECTSTATIC", "collectstatic")):
         if not wanted:
             continue
         if not (app_dir / "manage.py").is_file():
-            raise ConfigError(name, "1", f"needs manage.py in {app_dir}, and there is none")
+            raise ConfigError(name, None, f"is on but there is no manage.py in {app_dir}")
         commands.append([sys.executable, "manage.py", command, "--noinput"])
     if hooks_dir.is_dir():
         for path in sorted(hooks_dir.iterdir()):
@@ -34,7 +30,7 @@ def startup_commands(migrate: bool, collectstatic: bool, app_dir: Path, hooks_di
     return commands
 
 
-def run(commands: list[list[str]], app_dir: Path) -> None:
+def run(commands: list[list[str]], app_dir: str | os.PathLike) -> None:
     for command in commands:
         step = " ".join(Path(command[0]).name if index == 0 else part for index, part in enumerate(command))
         _log(f"running {step}")
@@ -42,6 +38,8 @@ def run(commands: list[list[str]], app_dir: Path) -> None:
             status = subprocess.call(command, cwd=app_dir)
         except OSError as error:
             raise StepFailed(step, 126) from error
+        if status < 0:  # killed by a signal: report it the way a shell does
+            raise StepFailed(step, 128 - status)
         if status != 0:
             raise StepFailed(step, status)
 

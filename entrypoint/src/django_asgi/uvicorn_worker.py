@@ -4,8 +4,10 @@ Django does not implement lifespan; uvicorn's "auto" would log that at every sta
 Only gunicorn imports this module, inside the uvicorn image.
 """
 
+from typing import Any, ClassVar
+
 from uvicorn_worker import UvicornWorker as _UvicornWorker
 
 
 class UvicornWorker(_UvicornWorker):
-    CONFIG_KWARGS = {**_UvicornWorker.CONFIG_KWARGS, "lifespan": "off"}
+    CONFIG_KWARGS: ClassVar[dict[str, Any]] = {**_UvicornWorker.CONFIG_KWARGS, "lifespan": "off"}

@@ -1,0 +1,224 @@
+"""django_asgi.supervise in a child process, with small `python -c` workers that report through files.
+
+Every wait polls a condition under a deadline; nothing sleeps to synchronise.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from unit_support import child_env, wait_for
+
+# A worker: writes started-<pid>, writes term-<pid> on SIGTERM and exits 0, else waits for ever.
+WORKER = textwrap.dedent("""
+    import os, signal, sys, time
+    here = sys.argv[1]
+    def stop(signum, frame):
+        open(os.path.join(here, f"term-{os.getpid()}"), "w").close()
+        sys.exit(0)
+    signal.signal(signal.SIGTERM, stop)
+    open(os.path.join(here, f"started-{os.getpid()}"), "w").close()
+    while True:
+        time.sleep(1)
+""")
+
+
+class Supervisor:
+    def __init__(self, tmp_path, *options: str, child: list[str] | None = None):
+        self.dir = tmp_path
+        command = [sys.executable, "-m", "django_asgi.supervise", *options, "--",
+                   *(child or [sys.executable, "-c", WORKER, str(tmp_path)])]
+        # Own session: the teardown can kill whatever is left, workers included, by this group's id.
+        self.process = subprocess.Popen(command, env=child_env(), cwd=tmp_path, start_new_session=True,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def pids(self, prefix: str) -> set[int]:
+        return {int(path.name.split("-")[1]) for path in self.dir.glob(f"{prefix}-*")}
+
+    def running(self) -> set[int]:
+        return {pid for pid in self.pids("started") if alive(pid)}
+
+    def wait(self, timeout: float = 15) -> int:
+        wait_for(lambda: self.process.poll() is not None, timeout, message="the supervisor to exit")
+        return self.process.returncode
+
+    def stderr(self) -> str:
+        return self.process.communicate(timeout=5)[1].decode()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead for our purpose (its parent has not reaped it yet).
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.fixture
+def supervisor(tmp_path):
+    started = []
+
+    def start(*options: str, child: list[str] | None = None) -> Supervisor:
+        started.append(Supervisor(tmp_path, *options, child=child))
+        return started[-1]
+
+    yield start
+    for each in started:
+        if each.process.poll() is None:
+            os.killpg(each.process.pid, signal.SIGKILL)
+            each.process.wait()
+        for pid in each.running():  # workers that outlived a failed test
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_workers_start_and_stop_on_sigterm(supervisor):
+    sup = supervisor("--workers", "2")
+    workers = wait_for(lambda: len(sup.running()) == 2 and sup.running(), message="two workers")
+    sup.process.send_signal(signal.SIGTERM)
+    assert sup.wait() == 0
+    # Each worker got the SIGTERM and is gone.
+    assert sup.pids("term") == workers
+    assert not any(alive(pid) for pid in workers)
+
+
+def test_sigint_is_passed_on_too(supervisor):
+    sup = supervisor("--workers", "1")
+    (worker,) = wait_for(sup.running, message="a worker")
+    sup.process.send_signal(signal.SIGINT)
+    assert sup.wait() == 0
+    assert sup.pids("term") == {worker}
+
+
+def test_exited_worker_is_replaced(supervisor):
+    sup = supervisor("--workers", "2")
+    first = wait_for(lambda: len(sup.running()) == 2 and sup.running(), message="two workers")
+    victim = min(first)
+    os.kill(victim, signal.SIGKILL)
+    now = wait_for(lambda: len(sup.running()) == 2 and victim not in sup.running() and sup.running(),
+                   message="a replacement worker")
+    assert len(now - first) == 1 and victim not in now
+    sup.process.send_signal(signal.SIGTERM)
+    assert sup.wait() == 0
+    assert f"worker {victim} exited with status -9; starting another" in sup.stderr()
+
+
+def test_workers_that_fail_at_once_end_it(supervisor):
+    sup = supervisor("--workers", "2", child=[sys.executable, "-c", "raise SystemExit(3)"])
+    began = time.monotonic()
+    assert sup.wait(timeout=10) == 1
+    assert time.monotonic() - began < 5  # three quick failures, not a restart loop
+    assert "workers keep failing at start (last status 3); giving up" in sup.stderr()
+
+
+def test_command_not_found(supervisor):
+    sup = supervisor("--workers", "2", child=["no-such-server-xyz"])
+    assert sup.wait() == 127
+    assert "cannot run 'no-such-server-xyz'" in sup.stderr()
+
+
+# The worker reports what it inherited, then waits.
+SOCKET_WORKER = textwrap.dedent("""
+    import json, os, socket, sys, time
+    sock = socket.socket(fileno=3)
+    report = {"LISTEN_FDS": os.environ.get("LISTEN_FDS"), "LISTEN_FDNAMES": os.environ.get("LISTEN_FDNAMES"),
+              "accepting": sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN),
+              "type": int(sock.type), "address": sock.getsockname()}
+    path = os.path.join(sys.argv[1], f"report-{os.getpid()}")
+    with open(path + ".tmp", "w") as out:
+        json.dump(report, out)
+    os.rename(path + ".tmp", path)
+    open(os.path.join(sys.argv[1], f"started-{os.getpid()}"), "w").close()
+    while True:
+        time.sleep(1)
+""")
+
+
+def test_listening_socket_on_fd_3(supervisor, tmp_path):
+    sup = supervisor("--workers", "2", "--bind", "127.0.0.1:0",
+                     child=[sys.executable, "-c", SOCKET_WORKER, str(tmp_path)])
+    wait_for(lambda: len(list(tmp_path.glob("report-*"))) == 2, message="two reports")
+    reports = [json.loads(path.read_text()) for path in tmp_path.glob("report-*")]
+    for report in reports:
+        assert report["LISTEN_FDS"] == "1" and report["LISTEN_FDNAMES"] == "http"
+        assert report["accepting"] == 1 and report["type"] == socket.SOCK_STREAM
+    # One socket shared by both, really listening: a connection is accepted by the kernel.
+    (host, port), other = reports[0]["address"], reports[1]["address"]
+    assert host == "127.0.0.1" and port > 0 and other == [host, port]
+    socket.create_connection((host, port), timeout=5).close()
+    sup.process.send_signal(signal.SIGTERM)
+    assert sup.wait() == 0
+
+
+NO_SOCKET_WORKER = textwrap.dedent("""
+    import json, os, sys, time
+    try:
+        os.fstat(3)
+        fd3 = True
+    except OSError:
+        fd3 = False
+    with open(os.path.join(sys.argv[1], "report.tmp"), "w") as out:
+        json.dump({"LISTEN_FDS": os.environ.get("LISTEN_FDS"), "fd3": fd3}, out)
+    os.rename(os.path.join(sys.argv[1], "report.tmp"), os.path.join(sys.argv[1], "report"))
+    time.sleep(60)
+""")
+
+
+def test_no_socket_without_bind(supervisor, tmp_path):
+    sup = supervisor("--workers", "1", child=[sys.executable, "-c", NO_SOCKET_WORKER, str(tmp_path)])
+    report = wait_for(lambda: (tmp_path / "report").exists() and json.loads((tmp_path / "report").read_text()),
+                      message="the report")
+    assert report == {"LISTEN_FDS": None, "fd3": False}
+    sup.process.send_signal(signal.SIGTERM)
+    assert sup.wait() == 0
+
+
+def test_cannot_listen(supervisor):
+    sup = supervisor("--bind", "127.0.0.1:notaport")
+    assert sup.wait() == 1
+    assert "cannot listen on 127.0.0.1:notaport" in sup.stderr()
+
+
+def test_reload_restarts_workers_when_a_py_file_changes(supervisor, tmp_path):
+    views = tmp_path / "views.py"
+    views.write_text("# v1\n")
+    sup = supervisor("--workers", "1", "--reload", "restart")
+    (first,) = wait_for(sup.running, message="a worker")
+    bumps = iter(range(1, 1000))
+
+    def restarted():
+        # The supervisor takes its first snapshot just after starting the worker: a change made before that
+        # would go unseen, so keep changing the file until a new worker shows up.
+        views.write_text(f"# v{next(bumps) + 1}\n")
+        os.utime(views, ns=(time.time_ns() + next(bumps) * 10**9,) * 2)
+        return sup.running() - {first}
+
+    (second,) = wait_for(restarted, interval=0.3, message="a restarted worker")
+    assert first in sup.pids("term")  # stopped with SIGTERM, so it could drain
+    sup.process.send_signal(signal.SIGTERM)
+    assert sup.wait() == 0
+    assert "views.py changed; reloading" in sup.stderr()
+
+
+def test_workers_left_after_the_graceful_timeout_are_killed(supervisor, tmp_path):
+    # The supervisor allows graceful timeout + 5 s, then SIGKILL; the run counts as failed.
+    stubborn = ("import os, signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                "open(os.path.join(sys.argv[1], f'started-{os.getpid()}'), 'w').close(); time.sleep(60)")
+    sup = supervisor("--workers", "1", "--graceful-timeout", "0.1",
+                     child=[sys.executable, "-c", stubborn, str(tmp_path)])
+    (worker,) = wait_for(sup.running, message="a worker")
+    sup.process.send_signal(signal.SIGTERM)
+    assert sup.wait(timeout=15) == 1
+    assert not alive(worker)
+    assert "1 worker(s) still running after the graceful timeout; killing them" in sup.stderr()

@@ -1,0 +1,132 @@
+"""django_asgi.wrapper: lifespan answered by the wrapper, proxy headers applied from trusted peers only."""
+
+import asyncio
+import sys
+
+import pytest
+
+from django_asgi.wrapper import TrustedProxies, forwarded, load, wrap
+
+
+def call(app, scope, messages=()):
+    """Run an ASGI app with fake receive/send; return what it sent."""
+    incoming, sent = list(messages), []
+
+    async def receive():
+        return incoming.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent
+
+
+def recording_app():
+    seen = []
+
+    async def app(scope, receive, send):
+        seen.append(scope)
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+
+    return app, seen
+
+
+@pytest.mark.parametrize("spec", ["", "*", "10.0.0.0/8"])
+def test_lifespan_is_answered_without_the_app(spec):
+    async def app(scope, receive, send):
+        raise AssertionError("the inner app must not see lifespan")
+
+    sent = call(wrap(app, TrustedProxies(spec)), {"type": "lifespan", "asgi": {"version": "3.0"}},
+                [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
+
+
+def http(client, *headers: tuple[bytes, bytes], kind="http", scheme="http"):
+    return {"type": kind, "scheme": scheme, "client": client, "server": ("10.9.9.9", 8000), "path": "/",
+            "headers": [(b"host", b"example.com"), *headers]}
+
+
+XFF, XFP = b"x-forwarded-for", b"x-forwarded-proto"
+
+CASES = [
+    # (trusted, peer, headers, client seen by the app, scheme seen by the app)
+    ("", ("10.0.0.1", 5000), [(XFF, b"1.2.3.4"), (XFP, b"https")], ("10.0.0.1", 5000), "http"),
+    ("10.0.0.0/8", ("192.168.0.1", 5000), [(XFF, b"1.2.3.4"), (XFP, b"https")], ("192.168.0.1", 5000), "http"),
+    ("10.0.0.0/8", ("10.0.0.1", 5000), [(XFF, b"1.2.3.4"), (XFP, b"https")], ("1.2.3.4", 0), "https"),
+    ("*", ("203.0.113.7", 5000), [(XFF, b"1.2.3.4"), (XFP, b"https")], ("1.2.3.4", 0), "https"),
+    ("10.0.0.1", ("10.0.0.1", 5000), [(XFF, b"1.2.3.4")], ("1.2.3.4", 0), "http"),
+    ("10.0.0.1", ("10.0.0.2", 5000), [(XFF, b"1.2.3.4")], ("10.0.0.2", 5000), "http"),
+    # With a :: socket an IPv4 peer shows as IPv4-mapped IPv6.
+    ("10.0.0.0/8", ("::ffff:10.0.0.1", 5000), [(XFF, b"1.2.3.4")], ("1.2.3.4", 0), "http"),
+    ("10.0.0.0/8", ("::ffff:192.168.0.1", 5000), [(XFF, b"1.2.3.4")], ("::ffff:192.168.0.1", 5000), "http"),
+    ("fd00::/8", ("fd00::1", 5000), [(XFF, b"2001:db8::1")], ("2001:db8::1", 0), "http"),
+    ("fe80::/10", ("fe80::1%eth0", 5000), [(XFF, b"1.2.3.4")], ("1.2.3.4", 0), "http"),
+    # The right-most hop that is not a trusted proxy is the client; what is left of it may be forged.
+    ("10.0.0.0/8", ("10.0.0.1", 5000), [(XFF, b"6.6.6.6, 1.2.3.4, 10.0.0.2")], ("1.2.3.4", 0), "http"),
+    ("10.0.0.0/8", ("10.0.0.1", 5000), [(XFF, b"6.6.6.6,1.2.3.4")], ("1.2.3.4", 0), "http"),
+    # Every hop trusted: the left-most is as far as we can see.
+    ("10.0.0.0/8", ("10.0.0.1", 5000), [(XFF, b"10.1.1.1, 10.2.2.2")], ("10.1.1.1", 0), "http"),
+    ("*", ("10.0.0.1", 5000), [(XFF, b"6.6.6.6, 1.2.3.4")], ("6.6.6.6", 0), "http"),
+    # A proxy that adds its own header line instead of appending (HAProxy's option forwardfor).
+    ("10.0.0.0/8", ("10.0.0.1", 5000), [(XFF, b"6.6.6.6"), (XFF, b"1.2.3.4")], ("1.2.3.4", 0), "http"),
+    # Header names are matched whatever their case.
+    ("10.0.0.0/8", ("10.0.0.1", 5000), [(b"X-Forwarded-For", b"1.2.3.4"), (b"X-Forwarded-Proto", b"HTTPS")],
+     ("1.2.3.4", 0), "https"),
+    # Proto: the first value, and only http or https.
+    ("10.0.0.0/8", ("10.0.0.1", 5000), [(XFP, b"https, http")], ("10.0.0.1", 5000), "https"),
+    ("10.0.0.0/8", ("10.0.0.1", 5000), [(XFP, b"ftp")], ("10.0.0.1", 5000), "http"),
+    ("10.0.0.0/8", ("10.0.0.1", 5000), [(XFF, b" , ")], ("10.0.0.1", 5000), "http"),
+]
+
+
+@pytest.mark.parametrize("spec, peer, headers, client, scheme", CASES)
+def test_forwarded_headers(spec, peer, headers, client, scheme):
+    app, seen = recording_app()
+    scope = http(peer, *headers)
+    call(wrap(app, TrustedProxies(spec)), scope)
+    (got,) = seen
+    assert (got["client"], got["scheme"]) == (client, scheme)
+    assert scope["client"] == peer  # the server's scope is not modified in place
+
+
+@pytest.mark.parametrize("proto, scheme", [(b"https", "wss"), (b"http", "ws"), (b"gopher", "ws")])
+def test_websocket_scheme(proto, scheme):
+    app, seen = recording_app()
+    call(wrap(app, TrustedProxies("*")), http(("10.0.0.1", 1), (XFP, proto), kind="websocket", scheme="ws"))
+    assert seen[0]["scheme"] == scheme
+
+
+def test_no_client():
+    # A unix socket has no client address: nothing to trust.
+    scope = http(None, (XFF, b"1.2.3.4"))
+    assert forwarded(scope, TrustedProxies("10.0.0.0/8")) is scope
+
+
+def test_untrusted_scope_passes_unchanged():
+    app, seen = recording_app()
+    scope = http(("1.2.3.4", 1), (XFF, b"6.6.6.6"))
+    assert call(wrap(app, TrustedProxies("")), scope) == [{"type": "http.response.start", "status": 204,
+                                                           "headers": []}]
+    assert seen == [scope]
+
+
+@pytest.mark.parametrize("spec, host, trusted", [
+    ("", "10.0.0.1", False), ("*", None, True), ("*", "anything", True), ("10.0.0.0/8", "not an ip", False),
+    ("10.0.0.0/8, 192.168.1.1", "192.168.1.1", True), ("10.0.0.0/8", "11.0.0.1", False),
+    ("::1", "::1", True), ("10.0.0.0/8", "::ffff:10.1.2.3", True),
+])
+def test_trusted_proxies(spec, host, trusted):
+    proxies = TrustedProxies(spec)
+    assert (host in proxies) is trusted
+    assert bool(proxies) is (spec != "")
+
+
+def test_load(tmp_path, monkeypatch):
+    # The app module is looked for in the working directory, and the attribute may be dotted.
+    (tmp_path / "unit_wrapper_target.py").write_text("class app:\n    inner = 'found'\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "unit_wrapper_target", raising=False)
+    assert load("unit_wrapper_target:app.inner") == "found"
+    assert load("os.path:join") is __import__("os").path.join

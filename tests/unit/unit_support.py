@@ -1,0 +1,100 @@
+"""Helpers and expected values shared by the unit tests (conftest.py turns some into fixtures)."""
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from django_asgi import steps
+
+PY = sys.executable
+# The directory of the interpreter under test, so that "python" resolves to it in children.
+BIN_DIR = str(Path(sys.executable).parent)
+
+SERVERS = ("daphne", "hypercorn", "uvicorn", "granian")
+DEFAULT_APP = "django_asgi.default_app.asgi:application"
+WRAPPER = "django_asgi.asgi:application"
+
+# The commands with no variable set but DJANGO_ASGI_SERVER, on a machine with one CPU.
+DEFAULT_ARGV = {
+    "daphne": [PY, "-m", "django_asgi.daphne_runner", "--graceful-timeout", "20", "--log-level", "info",
+               "--bind", "0.0.0.0", "--port", "8000", "--access-log", "-", DEFAULT_APP],
+    "hypercorn": ["hypercorn", "--bind", "0.0.0.0:8000", "--worker-class", "uvloop", "--workers", "0",
+                  "--log-level", "info", "--error-logfile", "-", "--access-logfile", "-",
+                  "--graceful-timeout", "20", "--keep-alive", "5", WRAPPER],
+    "uvicorn": ["gunicorn", "--worker-class", "django_asgi.uvicorn_worker.UvicornWorker", "--bind", "0.0.0.0:8000",
+                "--workers", "1", "--log-level", "info", "--error-logfile", "-", "--access-logfile", "-",
+                "--graceful-timeout", "20", "--keep-alive", "5", "--forwarded-allow-ips", "",
+                "--worker-tmp-dir", "/dev/shm", "--no-control-socket", DEFAULT_APP],
+    "granian": ["granian", "--interface", "asginl", "--host", "0.0.0.0", "--port", "8000", "--workers", "1",
+                "--log-level", "info", "--access-log", "--workers-kill-timeout", "20",
+                "--http1-header-read-timeout", "5000", "--respawn-failed-workers", DEFAULT_APP],
+}
+# hypercorn cannot turn lifespan off, so it always serves the app through the wrapper.
+DEFAULT_ENV = {"daphne": {}, "hypercorn": {"DJANGO_ASGI_APP": DEFAULT_APP}, "uvicorn": {}, "granian": {}}
+
+
+# Serving for real runs the hooks in /docker-entrypoint.d: not on a machine that has one.
+needs_no_hooks = pytest.mark.skipif(steps.HOOKS_DIR.exists(), reason=f"{steps.HOOKS_DIR} exists: serving would run it")
+
+
+def swap(argv: list[str], old: list[str], new: list[str]) -> list[str]:
+    """argv with the one occurrence of the token run `old` replaced by `new`."""
+    starts = [i for i in range(len(argv) - len(old) + 1) if argv[i:i + len(old)] == old]
+    assert len(starts) == 1, f"{old} occurs {len(starts)} times in {argv}"
+    i = starts[0]
+    return argv[:i] + new + argv[i + len(old):]
+
+
+def child_env(**variables: str) -> dict[str, str]:
+    """A clean environment: nothing from the developer's shell leaks into the contract."""
+    return {"PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}", **variables}
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def stderr_lines(self) -> list[str]:
+        return self.stderr.splitlines()
+
+
+def run_entrypoint(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+                   timeout: float = 30, command: list[str] | None = None) -> Result:
+    """`python -m django_asgi ARGS` with exactly the given variables (plus PATH unless given)."""
+    completed = subprocess.run([*(command or [PY, "-m", "django_asgi"]), *args], env=child_env(**(env or {})),
+                               cwd=cwd, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    # backslashreplace: a failing test should show odd bytes, not raise UnicodeDecodeError.
+    return Result(completed.returncode, completed.stdout.decode("utf-8", "backslashreplace"),
+                  completed.stderr.decode("utf-8", "backslashreplace"))
+
+
+def wait_for(condition, timeout: float = 10.0, interval: float = 0.02, message: str = "condition"):
+    """Poll until condition() is truthy; return its value, or fail after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+def config_line(result: Result, *fragments: str) -> str:
+    """Exit status 2, no traceback, exactly one line on stderr starting "django-asgi: ", holding every fragment."""
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    assert result.returncode == 2, result
+    assert len(result.stderr_lines) == 1, result.stderr
+    line = result.stderr_lines[0]
+    assert line.startswith("django-asgi: "), line
+    for fragment in fragments:
+        assert fragment in line, (fragment, line)
+    return line
