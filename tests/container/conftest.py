@@ -7,13 +7,13 @@ with deadlines.
 import json
 import os
 import subprocess
-import time
 import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
+from polling import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("IMAGE", "django-asgi")
@@ -23,18 +23,6 @@ HTTP2_FLAVORS = ("granian", "hypercorn")  # daphne: TLS only; gunicorn: none
 
 def docker(*args: str, check: bool = True, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout, **kwargs)
-
-
-def wait_for(condition, timeout: float, interval: float = 0.1, message: str = "condition"):
-    """Poll until condition() is truthy; return its value or fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {message}")
-        time.sleep(interval)
 
 
 def http_get(url: str, timeout: float = 5.0, headers: dict | None = None) -> tuple[int, str]:

@@ -10,7 +10,8 @@ import httpx
 import pytest
 import testinfra
 import websockets
-from conftest import HTTP2_FLAVORS, ROOT, docker, wait_for
+from conftest import HTTP2_FLAVORS, ROOT, docker
+from polling import wait_for
 
 # A harmless flag each server accepts, to show that `docker run IMAGE --flag` reaches it.
 SERVER_FLAG = {

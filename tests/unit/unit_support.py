@@ -3,11 +3,11 @@
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from polling import wait_for  # noqa: F401  (re-exported for the unit tests)
 
 from django_asgi import steps
 
@@ -74,18 +74,6 @@ def run_entrypoint(*args: str, env: dict[str, str] | None = None, cwd: Path | No
     # backslashreplace: a failing test should show odd bytes, not raise UnicodeDecodeError.
     return Result(completed.returncode, completed.stdout.decode("utf-8", "backslashreplace"),
                   completed.stderr.decode("utf-8", "backslashreplace"))
-
-
-def wait_for(condition, timeout: float = 10.0, interval: float = 0.02, message: str = "condition"):
-    """Poll until condition() is truthy; return its value, or fail after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {message}")
-        time.sleep(interval)
 
 
 def config_line(result: Result, *fragments: str) -> str:
