@@ -143,3 +143,18 @@ def test_main_without_spec(tmp_path, monkeypatch):
     monkeypatch.setattr(sys.modules["__main__"], "__spec__", None)
     with pytest.raises(ConfigError):
         discovery.check_importable("__main__:application", tmp_path)
+
+
+def test_split_settings_find_asgi_py_higher_up(tmp_path):
+    # cookiecutter-django's layout: config/settings/production.py beside config/asgi.py
+    (tmp_path / "config" / "settings").mkdir(parents=True)
+    (tmp_path / "config" / "asgi.py").write_text("")
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings.production"}
+    assert discovery.resolve(None, env, tmp_path) == "config.asgi:application"
+
+
+@pytest.mark.parametrize("bad", ["my-site.settings", "mysite..settings", "mysite.settings:x"])
+def test_malformed_settings_module_names_the_expected_form(tmp_path, bad):
+    with pytest.raises(ConfigError) as caught:
+        discovery.resolve(None, {"DJANGO_SETTINGS_MODULE": bad}, tmp_path)
+    assert caught.value.line() == f"django-asgi: DJANGO_SETTINGS_MODULE={bad!r}: expected a dotted module path, such as mysite.settings"

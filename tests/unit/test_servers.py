@@ -266,3 +266,12 @@ def test_booleans(build, raw, parsed):
 @pytest.mark.parametrize("server", SERVERS)
 def test_server_name_is_case_insensitive(build, server):
     assert build(f" {server.upper()} ")[2].argv == DEFAULT_ARGV[server]
+
+
+def test_bad_web_concurrency_is_refused_even_when_workers_is_set():
+    from django_asgi import settings
+    from django_asgi.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        settings.load({"DJANGO_ASGI_SERVER": "granian", "WORKERS": "2", "WEB_CONCURRENCY": "many"})
+    assert caught.value.variable == "WEB_CONCURRENCY"

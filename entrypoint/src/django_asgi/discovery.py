@@ -22,11 +22,18 @@ def resolve(app: str | None, env: Mapping[str, str], app_dir: str | os.PathLike)
         return app
     settings = env.get("DJANGO_SETTINGS_MODULE", "").strip()
     if settings:
-        package = values.app_path("DJANGO_SETTINGS_MODULE", settings).split(":")[0].rpartition(".")[0]
-        if not package:
+        if ":" in settings or not values.is_dotted(settings):
+            raise ConfigError("DJANGO_SETTINGS_MODULE", settings, "expected a dotted module path, such as mysite.settings")
+        parts = settings.split(".")[:-1]
+        if not parts:
             raise ConfigError("DJANGO_SETTINGS_MODULE", settings,
                               "cannot derive the app from a top-level settings module; set DJANGO_ASGI_APP")
-        return f"{package}.asgi:application"
+        packages = [".".join(parts[:end]) for end in range(len(parts), 0, -1)]
+        # Split settings (config.settings.production) keep asgi.py higher up (config/asgi.py).
+        for package in packages:
+            if os.path.isfile(os.path.join(app_dir, *package.split("."), "asgi.py")):
+                return f"{package}.asgi:application"
+        return f"{packages[0]}.asgi:application"
     found = sorted(name for name in _listdir(app_dir)
                    if name.isidentifier() and os.path.isfile(os.path.join(app_dir, name, "asgi.py")))
     if len(found) > 1:

@@ -40,7 +40,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "DJANGO_ASGI_APP", "derived", "mysite.asgi:application",
         "The ASGI application as module.path:attribute (attribute defaults to application). "
-        "Unset: <package>.asgi:application from DJANGO_SETTINGS_MODULE, else the single */asgi.py "
+        "Unset: <package>.asgi:application for the nearest package of DJANGO_SETTINGS_MODULE holding an asgi.py, "
+        "else the single */asgi.py "
         "in the working directory, else the built-in default app.",
         values.app_path,
     ),
@@ -159,7 +160,9 @@ def load(env: Mapping[str, str], cpus: Callable[[], int] | None = None) -> Confi
     server = get("DJANGO_ASGI_SERVER")
     if server is None:
         raise ConfigError("DJANGO_ASGI_SERVER", None, f"not set; expected one of {', '.join(_servers())}")
-    workers = get("WORKERS") or get("WEB_CONCURRENCY")
+    # Both are checked; WORKERS wins when both are set.
+    workers, web_concurrency = get("WORKERS"), get("WEB_CONCURRENCY")
+    workers = workers or web_concurrency
     if workers is None:
         from django_asgi.cpus import available_cpus
 

@@ -60,6 +60,10 @@ def networks(name: str, raw: str) -> tuple[str, ...]:
         raise ConfigError(name, raw, "expected * or a comma-separated list of IP addresses or networks") from None
 
 
+def is_dotted(text: str) -> bool:
+    return re.fullmatch(_DOTTED, text) is not None
+
+
 def app_path(name: str, raw: str) -> str:
     """'module.path:attribute'; a bare module path means attribute 'application'."""
     match = _APP.fullmatch(raw.strip())
