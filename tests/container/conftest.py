@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from polling import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,8 +139,8 @@ def example_image(flavor) -> str:
     """examples/hello_django built FROM the flavor, as a user would."""
     if flavor not in _examples:
         tag = f"django-asgi-example:{flavor}"
-        docker("build", "-q", "--build-arg", f"IMAGE={IMAGE}:{flavor}", "-t", tag, str(ROOT / "examples" / "hello_django"),
-               timeout=600, env={**os.environ, "DOCKER_BUILDKIT": "1"})
+        docker("build", "-q", "--build-arg", f"IMAGE={IMAGE}:{flavor}", "-t", tag,
+               str(ROOT / "examples" / "hello_django"), timeout=600, env={**os.environ, "DOCKER_BUILDKIT": "1"})
         _examples[flavor] = tag
     return _examples[flavor]
 

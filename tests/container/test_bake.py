@@ -26,7 +26,8 @@ def test_default_group_builds_every_flavor_locally():
 
 
 def test_release_group_is_multi_arch_with_attestations():
-    plan = bake_print("release", env={"IMAGE": "ghcr.io/example/django-asgi", "PYTHON_VERSION": "3.12", "BASE_IMAGE": ""})
+    env = {"IMAGE": "ghcr.io/example/django-asgi", "PYTHON_VERSION": "3.12", "BASE_IMAGE": ""}
+    plan = bake_print("release", env=env)
     assert sorted(plan["group"]["release"]["targets"]) == sorted(f"release-{f}" for f in FLAVORS)
     for flavor in FLAVORS:
         target = plan["target"][f"release-{flavor}"]

@@ -10,6 +10,7 @@ import httpx
 import pytest
 import testinfra
 import websockets
+
 from conftest import HTTP2_FLAVORS, ROOT, docker
 from polling import wait_for
 

@@ -15,8 +15,17 @@ import pytest
 
 from django_asgi import cli
 
-from unit_support import (DEFAULT_APP, DEFAULT_ARGV, SERVERS, WRAPPER, Result, child_env, config_line, needs_no_hooks,
-                          swap)
+from unit_support import (
+    DEFAULT_APP,
+    DEFAULT_ARGV,
+    SERVERS,
+    WRAPPER,
+    Result,
+    child_env,
+    config_line,
+    needs_no_hooks,
+    swap,
+)
 
 SERVER_NAMES = "daphne, granian, hypercorn, uvicorn"
 
@@ -118,6 +127,7 @@ def test_command_that_is_not_executable(entrypoint, tmp_path):
 
 # --- invalid configuration ----------------------------------------------------------------------------------
 
+FULL_WIDTH_8000 = "\uff18\uff10\uff10\uff10"  # int() would take these digits
 LONG = "1" * 5000  # past int()'s 4300-digit limit
 
 INVALID = [
@@ -126,7 +136,7 @@ INVALID = [
     ({"PORT": "70000"}, "PORT='70000': expected a whole number from 1 to 65535"),
     ({"PORT": "-1"}, "PORT='-1': expected a whole number"),
     ({"PORT": "8_000"}, "PORT='8_000': expected a whole number"),
-    ({"PORT": "８０００"}, "PORT='８０００': expected a whole number"),  # int() would take full-width digits
+    ({"PORT": FULL_WIDTH_8000}, f"PORT='{FULL_WIDTH_8000}': expected a whole number"),
     ({"PORT": "80\n80"}, "PORT='80\\n80': expected a whole number"),  # the line break is shown escaped
     ({"PORT": LONG}, f"PORT='{LONG[:77]}...': expected a whole number"),
     ({"WORKERS": "0"}, "WORKERS='0': expected a whole number from 1 to 1024"),

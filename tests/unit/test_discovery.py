@@ -157,4 +157,5 @@ def test_split_settings_find_asgi_py_higher_up(tmp_path):
 def test_malformed_settings_module_names_the_expected_form(tmp_path, bad):
     with pytest.raises(ConfigError) as caught:
         discovery.resolve(None, {"DJANGO_SETTINGS_MODULE": bad}, tmp_path)
-    assert caught.value.line() == f"django-asgi: DJANGO_SETTINGS_MODULE={bad!r}: expected a dotted module path, such as mysite.settings"
+    expected = "expected a dotted module path, such as mysite.settings"
+    assert caught.value.line() == f"django-asgi: DJANGO_SETTINGS_MODULE={bad!r}: {expected}"

@@ -8,7 +8,8 @@ NUL included); a few examples go through a real `python -m django_asgi
 import shlex
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from django_asgi import cli, servers
 from django_asgi import settings as contract
@@ -37,7 +38,7 @@ def app_dir(tmp_path_factory):
 def check(env, app_dir) -> None:
     """build() gives a well-formed Plan, or raises ConfigError with one proper line; any other exception fails."""
     try:
-        config, app, plan = cli.build([], env, app_dir)
+        config, _app, plan = cli.build([], env, app_dir)
     except ConfigError as error:
         line = error.line()
         assert line.startswith("django-asgi: ")

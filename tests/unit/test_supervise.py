@@ -204,7 +204,7 @@ def test_reload_restarts_workers_when_a_py_file_changes(supervisor, tmp_path):
         os.utime(views, ns=(time.time_ns() + next(bumps) * 10**9,) * 2)
         return sup.running() - {first}
 
-    (second,) = wait_for(restarted, interval=0.3, message="a restarted worker")
+    (_second,) = wait_for(restarted, interval=0.3, message="a restarted worker")
     assert first in sup.pids("term")  # stopped with SIGTERM, so it could drain
     sup.process.send_signal(signal.SIGTERM)
     assert sup.wait() == 0

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from polling import wait_for  # noqa: F401  (re-exported for the unit tests)
 
 from django_asgi import steps
+
+from polling import wait_for  # noqa: F401  (re-exported for the unit tests)
 
 PY = sys.executable
 # The directory of the interpreter under test, so that "python" resolves to it in children.

@@ -23,7 +23,8 @@ def resolve(app: str | None, env: Mapping[str, str], app_dir: str | os.PathLike)
     settings = env.get("DJANGO_SETTINGS_MODULE", "").strip()
     if settings:
         if ":" in settings or not values.is_dotted(settings):
-            raise ConfigError("DJANGO_SETTINGS_MODULE", settings, "expected a dotted module path, such as mysite.settings")
+            raise ConfigError("DJANGO_SETTINGS_MODULE", settings,
+                              "expected a dotted module path, such as mysite.settings")
         parts = settings.split(".")[:-1]
         if not parts:
             raise ConfigError("DJANGO_SETTINGS_MODULE", settings,

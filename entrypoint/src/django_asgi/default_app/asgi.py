@@ -4,7 +4,7 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_asgi.default_app.settings")
 
-from django.core.asgi import get_asgi_application  # noqa: E402  (needs the settings module set)
+from django.core.asgi import get_asgi_application
 
 django_application = get_asgi_application()
 
