@@ -56,17 +56,8 @@ def serve(extra: list[str], env, app_dir: str | os.PathLike, dry_run: bool = Fal
 
 
 def _summary(config: settings.Config, app: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    module = servers.load(config.server)
-    found = []
-    for distribution in module.DISTRIBUTIONS:
-        try:
-            found.append(f"{distribution} {version(distribution)}")
-        except PackageNotFoundError:
-            found.append(f"{distribution} (not installed)")
     bind = servers.host_port(config)
-    return (f"django-asgi: {config.server} ({', '.join(found)}) serving {app} on {bind} "
+    return (f"django-asgi: {config.server} ({', '.join(servers.versions(config.server))}) serving {app} on {bind} "
             f"with {config.workers} worker{'s' if config.workers != 1 else ''}, python {sys.version.split()[0]}")
 
 

@@ -1,7 +1,6 @@
 import html
 import os
 import platform
-from importlib.metadata import PackageNotFoundError, version
 
 import django
 from django.http import HttpResponse, JsonResponse
@@ -27,13 +26,7 @@ def versions() -> dict[str, str]:
     from django_asgi import servers
 
     name = os.environ.get("DJANGO_ASGI_SERVER", "")
-    found = []
-    if name in servers.names():
-        for distribution in servers.load(name).DISTRIBUTIONS:
-            try:
-                found.append(f"{distribution} {version(distribution)}")
-            except PackageNotFoundError:
-                pass
+    found = servers.versions(name) if name in servers.names() else []
     return {"server": name or "unknown", "server_version": ", ".join(found), "django": django.get_version(),
             "python": platform.python_version()}
 

@@ -44,6 +44,19 @@ def load(name: str):
     return importlib.import_module(f"{__name__}.{name}")
 
 
+def versions(name: str) -> list[str]:
+    """'distribution version' for each package the server's module names."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for distribution in load(name).DISTRIBUTIONS:
+        try:
+            found.append(f"{distribution} {version(distribution)}")
+        except PackageNotFoundError:
+            found.append(f"{distribution} (not installed)")
+    return found
+
+
 def host_port(config: Config) -> str:
     """host:port, with brackets around IPv6 addresses."""
     host = f"[{config.host}]" if ":" in config.host else config.host
