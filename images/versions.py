@@ -5,6 +5,7 @@ carries the pinned Django and server versions into the bake file's labels
 and tags, so no version is ever typed by hand.
 """
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -28,10 +29,11 @@ def flavors() -> list[str]:
 
 
 def block() -> str:
-    servers = ", ".join(f'{flavor} = "{pinned(REQUIREMENTS / f"{flavor}.lock", flavor)}"' for flavor in flavors())
+    names = flavors()
+    servers = ", ".join(f'{flavor} = "{pinned(REQUIREMENTS / f"{flavor}.lock", flavor)}"' for flavor in names)
     return "\n".join([
         BEGIN,
-        f'variable "FLAVORS" {{ default = [{", ".join(f"{chr(34)}{f}{chr(34)}" for f in flavors())}] }}',
+        f'variable "FLAVORS" {{ default = {json.dumps(names)} }}',  # an HCL list reads like JSON
         f"variable \"SERVER_VERSIONS\" {{ default = {{ {servers} }} }}",
         f'variable "DJANGO_VERSION" {{ default = "{pinned(REQUIREMENTS / "common.lock", "django")}" }}',
         END,

@@ -139,9 +139,7 @@ class Config:
         return f"Config({', '.join(f'{key}={value!r}' for key, value in self.__dict__.items())})"
 
 
-_CONFIG_FIELDS = ("server", "app", "host", "port", "workers", "log_level", "access_log", "forwarded_allow_ips",
-                  "graceful_timeout", "keep_alive", "max_requests", "reload", "server_args", "migrate",
-                  "collectstatic", "given")
+_CONFIG_FIELDS = tuple(Config.__annotations__)
 
 
 def value(env: Mapping[str, str], name: str) -> Any:

@@ -4,6 +4,7 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_asgi.default_app.settings")
 
+# Imported only now: Django reads the settings module named above.
 from django.core.asgi import get_asgi_application
 
 django_application = get_asgi_application()
