@@ -136,9 +136,10 @@ SOCKET_WORKER = textwrap.dedent("""
               "accepting": sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN),
               "type": int(sock.type), "address": sock.getsockname()}
     path = os.path.join(sys.argv[1], f"report-{os.getpid()}")
-    with open(path + ".tmp", "w") as out:
+    partial = os.path.join(sys.argv[1], f"partial-{os.getpid()}")  # not matched by report-*
+    with open(partial, "w") as out:
         json.dump(report, out)
-    os.rename(path + ".tmp", path)
+    os.rename(partial, path)
     open(os.path.join(sys.argv[1], f"started-{os.getpid()}"), "w").close()
     while True:
         time.sleep(1)
