@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+import reliability_report
+
 from polling import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,18 +133,48 @@ def image(flavor) -> str:
     return f"{IMAGE}:{flavor}"
 
 
-_examples: dict[str, str] = {}
+_built: dict[tuple[str, str], str] = {}
+
+
+def build_on(flavor: str, context: Path, name: str) -> str:
+    """The project in `context` built FROM the flavor, as a user would (once per run)."""
+    if (name, flavor) not in _built:
+        tag = f"{name}:{flavor}"
+        docker("build", "-q", "--build-arg", f"IMAGE={IMAGE}:{flavor}", "-t", tag, str(context),
+               timeout=600, env={**os.environ, "DOCKER_BUILDKIT": "1"})
+        _built[name, flavor] = tag
+    return _built[name, flavor]
 
 
 @pytest.fixture
 def example_image(flavor) -> str:
-    """examples/hello_django built FROM the flavor, as a user would."""
-    if flavor not in _examples:
-        tag = f"django-asgi-example:{flavor}"
-        docker("build", "-q", "--build-arg", f"IMAGE={IMAGE}:{flavor}", "-t", tag,
-               str(ROOT / "examples" / "hello_django"), timeout=600, env={**os.environ, "DOCKER_BUILDKIT": "1"})
-        _examples[flavor] = tag
-    return _examples[flavor]
+    """examples/hello_django built FROM the flavor."""
+    return build_on(flavor, ROOT / "examples" / "hello_django", "django-asgi-example")
+
+
+@pytest.fixture
+def probe_image(flavor) -> str:
+    """tests/container/probe (a project whose responses name their worker) built FROM the flavor."""
+    return build_on(flavor, ROOT / "tests" / "container" / "probe", "django-asgi-probe")
+
+
+@pytest.fixture(scope="session")
+def long(pytestconfig) -> bool:
+    """--long: the reliability cases at full length."""
+    return pytestconfig.getoption("long")
+
+
+_figures: dict[str, dict[str, dict]] = {}
+
+
+@pytest.fixture
+def figures():
+    """Record a case's figures for a flavor: the reliability table is made of them."""
+
+    def record(flavor: str, case: str, **values) -> None:
+        _figures.setdefault(case, {})[flavor] = values
+
+    return record
 
 
 def pytest_collection_modifyitems(items):
@@ -161,3 +193,11 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_sep("-", "image sizes (uncompressed)")
         for line in sizes:
             terminalreporter.write_line(line)
+    if _figures:
+        terminalreporter.write_sep("-", "reliability figures")
+        terminalreporter.write_line(reliability_report.tables(_figures))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _figures and session.config.getoption("long"):
+        reliability_report.write(_figures, ROOT / "docs" / "reliability.md")

@@ -3,6 +3,8 @@
 daphne stops at once on SIGTERM, cancelling requests in flight. This runs
 daphne's own command line, but on SIGTERM or SIGINT it stops listening, lets
 running requests finish (up to --graceful-timeout seconds) and then stops.
+While it drains, every response closes its connection, so keep-alive clients
+move on instead of keeping the worker busy.
 It also takes --log-level, which daphne's verbosity cannot express.
 Only the daphne image runs it.
 """
@@ -35,11 +37,26 @@ def main() -> None:
     CommandLineInterface.entrypoint()
 
 
+def _last_on_connection(request) -> None:
+    """The response to this request closes its connection."""
+    request.channel.persistent = False
+    if not request.startedWriting:
+        request.responseHeaders.setRawHeaders(b"Connection", [b"close"])
+
+
 def _install_drain(timeout: float) -> None:
+    from daphne.http_protocol import WebRequest
     from daphne.server import Server
     from twisted.internet import reactor
 
     original_run, original_listen_success = Server.run, Server.listen_success
+    original_process = WebRequest.process
+
+    def process(self):
+        # A request that arrives on an open connection while draining is served, and is its last.
+        if getattr(self.server, "draining", False):
+            _last_on_connection(self)
+        return original_process(self)
 
     def listen_success(self, port):
         self.__dict__.setdefault("ports", []).append(port)
@@ -56,6 +73,7 @@ def _install_drain(timeout: float) -> None:
         return original_run(self)
 
     Server.run, Server.listen_success = run, listen_success
+    WebRequest.process = process
 
 
 def drain(server, deadline: float) -> None:
@@ -66,6 +84,9 @@ def drain(server, deadline: float) -> None:
         logging.getLogger("daphne").info("Stopping: no new connections, finishing requests in flight")
         for port in getattr(server, "ports", []):
             port.stopListening()
+        for protocol in server.connections:
+            if hasattr(protocol, "channel"):  # HTTP; a WebSocket ends with its application
+                _last_on_connection(protocol)
     busy = [details for details in server.connections.values()
             if details.get("application_instance") is not None and not details["application_instance"].done()]
     if busy and time.monotonic() < deadline:

@@ -1,0 +1,8 @@
+SECRET_KEY = "reliability-probe"  # noqa: S105 - a test application
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+ROOT_URLCONF = "probe.urls"
+INSTALLED_APPS: list[str] = []
+MIDDLEWARE: list[str] = []
+DATABASES: dict = {}
+USE_TZ = True

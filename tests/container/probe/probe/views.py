@@ -1,0 +1,31 @@
+"""Each response names the worker process that served it (X-Worker-Pid)."""
+
+import asyncio
+import os
+
+from django.http import HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+
+def _response(text: str) -> HttpResponse:
+    response = HttpResponse(text, content_type="text/plain")
+    response["X-Worker-Pid"] = str(os.getpid())
+    return response
+
+
+def index(request):
+    return _response("ok\n")
+
+
+async def slow(request):
+    """Sleeps ?seconds=; logs ?id= when the application starts on it."""
+    request_id = request.GET.get("id", "-")
+    print(f"probe: started {request_id}", flush=True)
+    await asyncio.sleep(min(float(request.GET.get("seconds", "1")), 30.0))
+    return _response(f"done {request_id}\n")
+
+
+@csrf_exempt
+def body(request):
+    # Reading it applies DATA_UPLOAD_MAX_MEMORY_SIZE (400 when larger).
+    return _response(f"{len(request.body)} bytes\n")
