@@ -13,7 +13,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 import reliability_report
 
 from polling import wait_for

@@ -39,8 +39,9 @@ class Run:
         return {record.pid for record in self.records if record.pid}
 
 
-class ResponseError(Exception):
-    pass
+# How a request ends without a response: refused, reset, closed early (EOFError), timed out
+# (TimeoutError is an OSError), or garbage instead of HTTP.
+NO_RESPONSE = (OSError, EOFError, asyncio.LimitOverrunError, ValueError, IndexError)
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
@@ -118,8 +119,7 @@ async def load(url: str, paths, *, concurrency: int, count: int, deadline: float
                 if not keep_alive or headers.get("connection", "").lower() == "close":
                     writer.close()
                     reader = writer = None
-            except (OSError, EOFError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-                    asyncio.TimeoutError, ValueError, IndexError) as error:
+            except NO_RESPONSE as error:
                 record.error = type(error).__name__
                 if writer is not None:
                     writer.close()

@@ -12,9 +12,9 @@ import threading
 import time
 
 import pytest
+from load import NO_RESPONSE, Run, get, load, request
 
 from conftest import docker
-from load import Run, get, load, request
 from polling import wait_for
 
 pytestmark = pytest.mark.reliability
@@ -62,10 +62,10 @@ def send_raw(container, raw: bytes, timeout: float = 15) -> str:
     async def main():
         try:
             return str((await request(host, int(port), raw, timeout=timeout))[0])
-        except (OSError, EOFError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as error:
-            return f"closed ({type(error).__name__})"
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return "no answer"
+        except NO_RESPONSE as error:
+            return f"closed ({type(error).__name__})"
 
     return asyncio.run(main())
 
@@ -105,3 +105,180 @@ def test_rolling_restart_loses_no_accepted_request(probe_image, flavor, signum, 
     assert stopped < GRACEFUL + MARGIN, f"took {stopped:.1f} s to stop"
     assert code == 0, logs[-3000:]
     assert slowest_refusal < 2, f"a request after the signal took {slowest_refusal:.1f} s to be turned away"
+
+
+def newest_worker(container, known: set[int]) -> int | None:
+    """A pid not in `known` that served a request on a fresh connection, if any."""
+    host, port = container.url.removeprefix("http://").rsplit(":", 1)
+
+    async def main():
+        try:
+            _, headers, _ = await request(host, int(port), get("/", keep_alive=False), timeout=2)
+        except NO_RESPONSE:
+            return None
+        pid = int(headers.get("x-worker-pid", 0))
+        return pid if pid and pid not in known else None
+
+    return asyncio.run(main())
+
+
+def test_killed_worker_is_replaced(probe_image, flavor, run_container, figures, long):
+    container = run_container(probe_image, env={"WORKERS": "2"}).wait_ready()
+    background = Background(container.url, lambda: "/", concurrency=8, count=1_000_000,
+                            deadline=time.monotonic() + 120)
+    wait_for(lambda: background.ok() >= (20_000 if long else 500), 90, message="load before the kill")
+    served = [r.pid for r in list(background.run.records) if r.pid]
+    victim = max(set(served), key=served.count)
+    known = set(served)
+    killed = time.monotonic()
+    container.exec("python", "-c", f"import os, signal; os.kill({victim}, signal.SIGKILL)")
+    replacement = wait_for(lambda: newest_worker(container, known), 10, interval=0.05,
+                           message="a new worker to serve")
+    respawn = time.monotonic() - killed
+    # The load goes on for a while with the new worker in place: nothing more may fail.
+    calm_from = time.monotonic()
+    wait_for(lambda: time.monotonic() > calm_from + (10 if long else 2), 20, message="load after the respawn")
+    run = background.stop()
+
+    failed = [r for r in run.records if not r.ok]
+    elsewhere = [r for r in failed if r.connection_pid not in (None, victim)]
+    late = [r for r in failed if r.started > calm_from]
+    figures(flavor, "worker crash", sent=len(run.records), failed=len(failed), failed_elsewhere=len(elsewhere),
+            respawn_s=round(respawn, 2))
+
+    assert container.running()
+    assert replacement != victim
+    assert respawn < 5, f"a new worker served after {respawn:.1f} s"
+    assert not elsewhere, f"requests on other workers failed: {elsewhere[:3]}"
+    assert not late, f"{len(late)} requests failed after the new worker was serving: {late[:3]}"
+    assert len(failed) <= 8, f"{len(failed)} failed; the killed worker had at most 8 requests in flight"
+
+
+def test_recycling_loses_nothing(probe_image, flavor, run_container, figures, long):
+    if flavor not in RECYCLING:
+        result = docker("run", "--rm", "-e", "MAX_REQUESTS=100", probe_image, check=False)
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        figures(flavor, "recycling", refused=result.stderr.strip().removeprefix("django-asgi: "))
+        return
+    container = run_container(probe_image, env={"WORKERS": "2", "MAX_REQUESTS": "100"}).wait_ready()
+    total = 30_000 if long else 2_000
+    run = asyncio.run(load(container.url, lambda: "/", concurrency=8, count=total, deadline=time.monotonic() + 300))
+    failed = run.failed()
+    figures(flavor, "recycling", sent=len(run.records), failed=len(failed), workers_seen=len(run.pids()))
+
+    assert len(run.records) == total
+    assert len(run.pids()) > 2, "no worker was replaced"
+    assert not failed, f"{len(failed)} failed: {failed[:3]}"
+
+
+def test_slow_clients_do_not_starve_others(probe_image, flavor, run_container, figures, long):
+    container = run_container(probe_image, env={"WORKERS": "2"}).wait_ready()
+    host, port = container.url.removeprefix("http://").rsplit(":", 1)
+    duration = 60 if long else 8
+    trickle = b"GET / HTTP/1.1\r\nHost: probe\r\nX-Slow: " + b"s" * 1000
+
+    async def slow_client(until: float) -> bool:
+        """Sends one header byte a second; True when the server closed the connection."""
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            for byte in trickle:
+                if time.monotonic() > until:
+                    return False
+                writer.write(bytes([byte]))
+                await writer.drain()
+                try:
+                    # A second between bytes, spent noticing the server closing the connection.
+                    await asyncio.wait_for(reader.read(1024), 1)
+                    return True
+                except TimeoutError:
+                    pass
+        except OSError:
+            return True
+        finally:
+            writer.close()
+        return False
+
+    async def normal_client(until: float) -> list[tuple[float, str]]:
+        answers = []
+        while time.monotonic() < until:
+            began = time.monotonic()
+            try:
+                status = str((await request(host, int(port), get("/", keep_alive=False), timeout=5))[0])
+            except NO_RESPONSE as error:
+                status = type(error).__name__
+            answers.append((time.monotonic() - began, status))
+            await asyncio.sleep(0.2)
+        return answers
+
+    async def main():
+        until = time.monotonic() + duration
+        slow = [asyncio.create_task(slow_client(until)) for _ in range(200)]
+        await asyncio.sleep(1)  # the slow connections are open first
+        answers = await normal_client(until)
+        return await asyncio.gather(*slow), answers
+
+    cut, answers = asyncio.run(main())
+    slowest = max(elapsed for elapsed, _ in answers)
+    failed = [answer for answer in answers if answer[1] != "200"]
+    figures(flavor, "slow clients", slow_connections=200, slow_cut=sum(cut), normal=len(answers),
+            normal_failed=len(failed), slowest_s=round(slowest, 3))
+
+    assert not failed, failed[:3]
+    assert slowest < 1, f"a normal request took {slowest:.2f} s"
+    assert container.running()
+
+
+def test_oversized_requests_are_refused(probe_image, flavor, run_container, figures):
+    container = run_container(probe_image, env={"WORKERS": "2"}).wait_ready()
+    mib = 1024 * 1024
+    cases = {
+        "request_line": get("/?q=" + "a" * mib),
+        "headers": get("/", extra="".join(f"X-Big-{n}: {'h' * 1000}\r\n" for n in range(mib // 1000))),
+        "body": (b"POST /body/ HTTP/1.1\r\nHost: probe\r\nContent-Type: application/octet-stream\r\n"
+                 + f"Content-Length: {10 * mib}\r\n\r\n".encode() + b"b" * (10 * mib)),
+    }
+    outcomes = {name: send_raw(container, raw) for name, raw in cases.items()}
+    outcomes["next"] = str(container.get("/")[0])
+    figures(flavor, "oversized", **outcomes)
+
+    for name in cases:
+        outcome = outcomes[name]
+        assert outcome.startswith("closed") or 400 <= int(outcome) < 500, f"{name}: {outcome}"
+    assert outcomes["next"] == "200" and container.running()
+
+
+def test_memory_stays_flat(probe_image, flavor, run_container, figures, long):
+    container = run_container(probe_image, env={"WORKERS": "1"}).wait_ready()
+    total = 100_000 if long else 10_000
+
+    def drive(count: int) -> Run:
+        run = asyncio.run(load(container.url, lambda: "/", concurrency=8, count=count,
+                               deadline=time.monotonic() + 600))
+        assert not run.failed(), run.failed()[:3]
+        return run
+
+    first = drive(1_000)
+    (pid,) = first.pids()
+    early = rss_kib(container, pid)
+    drive(total - 1_000)
+    late = rss_kib(container, pid)
+    growth = (late - early) / early * 100
+    figures(flavor, "memory", sent=total, rss_early_mib=round(early / 1024, 1), rss_late_mib=round(late / 1024, 1),
+            growth_pct=round(growth, 1))
+
+    assert growth <= 10, f"RSS grew from {early} to {late} KiB ({growth:.1f} %)"
+
+
+def test_app_failing_at_import_stops_the_container(probe_image, flavor, run_container, figures):
+    container = run_container(probe_image, env={"WORKERS": "2", "DJANGO_ASGI_APP": "broken.asgi:application"})
+    began = time.monotonic()
+    code = container.wait_exit(timeout=60)
+    elapsed = time.monotonic() - began
+    logs = container.logs()
+    tracebacks = logs.count("Traceback (most recent call last)")
+    figures(flavor, "startup failure", exit_code=code, exit_s=round(elapsed, 2), tracebacks=tracebacks)
+
+    assert code != 0
+    assert elapsed < 10, f"took {elapsed:.1f} s to give up"
+    assert "this application fails at import" in logs
+    assert tracebacks == 1, logs

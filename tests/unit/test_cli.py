@@ -6,6 +6,7 @@ environment it got.
 """
 
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -48,14 +49,16 @@ def test_no_arguments_serves(entrypoint):
 
 @needs_no_hooks
 def test_serving_adds_the_plan_environment(entrypoint):
-    # hypercorn is served through the wrapper, which reads the app and trusted proxies from its environment.
-    result = entrypoint(env=dict(DJANGO_ASGI_SERVER="hypercorn", WORKERS="1",
-                                      FORWARDED_ALLOW_IPS="10.0.0.0/8", DJANGO_ASGI_APP="django_asgi.asgi"))
+    # The server loads the wrapper, which reads the app and trusted proxies from its environment.
+    result = entrypoint(env=dict(DJANGO_ASGI_SERVER="granian", WORKERS="1",
+                                 FORWARDED_ALLOW_IPS="10.0.0.0/8", DJANGO_ASGI_APP="django_asgi.asgi"))
     assert result.returncode == 0, result
     started = json.loads(result.stdout)
     assert started["argv"][-1] == WRAPPER
     assert started["env"]["DJANGO_ASGI_APP"] == "django_asgi.asgi:application"
-    assert started["env"]["FORWARDED_ALLOW_IPS"] == "10.0.0.0/8"
+    assert started["env"]["DJANGO_ASGI_TRUSTED_PROXIES"] == "10.0.0.0/8"
+    # Each start has its own id, under which the workers report a failing import once.
+    assert re.fullmatch("[0-9a-f]{16}", started["env"]["DJANGO_ASGI_BOOT_ID"])
 
 
 @needs_no_hooks
@@ -64,20 +67,21 @@ def test_flags_are_appended_to_the_server_command(entrypoint):
                         env=dict(DJANGO_ASGI_SERVER="granian", WORKERS="1"))
     assert result.returncode == 0, result
     assert json.loads(result.stdout)["argv"] == [*DEFAULT_ARGV["granian"][1:-1], "--backlog", "10", "--http", "2",
-                                                 DEFAULT_APP]
+                                                 WRAPPER]
 
 
 def test_dry_run_with_flags(entrypoint):
     result = entrypoint("--dry-run", "--backlog", "10", env={"DJANGO_ASGI_SERVER": "granian", "WORKERS": "1"})
     assert result.returncode == 0, result
-    assert shlex.split(result.stdout) == [*DEFAULT_ARGV["granian"][:-1], "--backlog", "10", DEFAULT_APP]
+    assert shlex.split(result.stdout) == [f"DJANGO_ASGI_APP={DEFAULT_APP}", *DEFAULT_ARGV["granian"][:-1],
+                                          "--backlog", "10", WRAPPER]
     assert result.stderr == ""
 
 
 def test_dry_run_only_as_first_argument(entrypoint):
     # Later, --dry-run is just another server flag.
     result = entrypoint("--dry-run", "--dry-run", env={"DJANGO_ASGI_SERVER": "uvicorn", "WORKERS": "1"})
-    assert shlex.split(result.stdout)[-2:] == ["--dry-run", DEFAULT_APP]
+    assert shlex.split(result.stdout)[-2:] == ["--dry-run", WRAPPER]
 
 
 @pytest.mark.parametrize("server", SERVERS)
@@ -206,7 +210,7 @@ def test_missing_module(entrypoint):
 def test_missing_module_is_not_checked_by_dry_run(entrypoint):
     # --dry-run only prints: it may run where the project is not.
     result = entrypoint("--dry-run", env={"DJANGO_ASGI_SERVER": "granian", "DJANGO_ASGI_APP": "nosuchmodule.asgi"})
-    assert result.returncode == 0 and shlex.split(result.stdout)[-1] == "nosuchmodule.asgi:application"
+    assert result.returncode == 0 and shlex.split(result.stdout)[0] == "DJANGO_ASGI_APP=nosuchmodule.asgi:application"
 
 
 def test_missing_module_in_an_existing_package(entrypoint, tmp_path):

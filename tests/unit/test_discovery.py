@@ -84,7 +84,7 @@ def test_none_found_serves_the_default_app(tmp_path):
 def test_build_uses_the_app_dir(tmp_path):
     make_project(tmp_path, "mysite")
     _, app, plan = cli.build([], {"DJANGO_ASGI_SERVER": "uvicorn", "WORKERS": "1"}, tmp_path)
-    assert app == "mysite.asgi:application" and plan.argv[-1] == app
+    assert app == "mysite.asgi:application" and plan.env["DJANGO_ASGI_APP"] == app
 
 
 # --- check_importable ---------------------------------------------------------------------------------------

@@ -106,14 +106,14 @@ SWAPS = [
     ("uvicorn", {"MAX_REQUESTS": "5"}, ["--forwarded-allow-ips", ""],
      ["--forwarded-allow-ips", "", "--max-requests", "5", "--max-requests-jitter", "1"]),
     # SERVER_ARGS, split like a shell, just before the app
-    ("daphne", {"SERVER_ARGS": "--proxy-headers-host X-Real-Host"}, [DEFAULT_APP],
-     ["--proxy-headers-host", "X-Real-Host", DEFAULT_APP]),
+    ("daphne", {"SERVER_ARGS": "--proxy-headers-host X-Real-Host"}, [WRAPPER],
+     ["--proxy-headers-host", "X-Real-Host", WRAPPER]),
     ("hypercorn", {"SERVER_ARGS": "--backlog 2048 --server-name 'a b'"}, [WRAPPER],
      ["--backlog", "2048", "--server-name", "a b", WRAPPER]),
-    ("uvicorn", {"SERVER_ARGS": "--backlog 2048"}, [DEFAULT_APP], ["--backlog", "2048", DEFAULT_APP]),
-    ("granian", {"SERVER_ARGS": "--workers-lifetime 3600 --http 2"}, [DEFAULT_APP],
-     ["--workers-lifetime", "3600", "--http", "2", DEFAULT_APP]),
-    ("granian", {"SERVER_ARGS": "  "}, [DEFAULT_APP], [DEFAULT_APP]),
+    ("uvicorn", {"SERVER_ARGS": "--backlog 2048"}, [WRAPPER], ["--backlog", "2048", WRAPPER]),
+    ("granian", {"SERVER_ARGS": "--workers-lifetime 3600 --http 2"}, [WRAPPER],
+     ["--workers-lifetime", "3600", "--http", "2", WRAPPER]),
+    ("granian", {"SERVER_ARGS": "  "}, [WRAPPER], [WRAPPER]),
 ]
 
 
@@ -142,13 +142,9 @@ def test_extra_arguments_follow_server_args(build, server):
 def test_django_asgi_app(build, server, raw, app):
     _, resolved, plan = build(server, DJANGO_ASGI_APP=raw)
     assert resolved == app
-    if server == "hypercorn":
-        # Served through the wrapper, which finds the app in its environment.
-        assert plan.argv == DEFAULT_ARGV[server]
-        assert plan.env == {"DJANGO_ASGI_APP": app}
-    else:
-        assert plan.argv == swap(DEFAULT_ARGV[server], [DEFAULT_APP], [app])
-        assert plan.env == {}
+    # Served through the wrapper, which finds the app in its environment.
+    assert plan.argv == DEFAULT_ARGV[server]
+    assert plan.env == {"DJANGO_ASGI_APP": app}
 
 
 @pytest.mark.parametrize("server", ["daphne", "hypercorn", "granian"])
@@ -159,15 +155,15 @@ def test_django_asgi_app(build, server, raw, app):
     ("192.168.1.7/24", "192.168.1.0/24"),  # host bits dropped, not an error
 ])
 def test_forwarded_allow_ips(build, server, raw, normalised):
-    # Servers that cannot restrict which peers to trust get the wrapper, which does.
+    # Servers that cannot restrict which peers to trust: the wrapper does, from the normalised list.
     _, _, plan = build(server, DJANGO_ASGI_APP="mysite.asgi", FORWARDED_ALLOW_IPS=raw)
-    assert plan.argv == swap(DEFAULT_ARGV[server], [DEFAULT_ARGV[server][-1]], [WRAPPER])
-    assert plan.env == {"DJANGO_ASGI_APP": "mysite.asgi:application", "FORWARDED_ALLOW_IPS": normalised}
+    assert plan.argv == DEFAULT_ARGV[server]
+    assert plan.env == {"DJANGO_ASGI_APP": "mysite.asgi:application", "DJANGO_ASGI_TRUSTED_PROXIES": normalised}
 
 
 @pytest.mark.parametrize("server", SERVERS)
 def test_empty_forwarded_allow_ips_trusts_nobody(build, server):
-    # "," is a list of nothing: same as unset, so no wrapper is added for it.
+    # "," is a list of nothing: same as unset.
     _, _, plan = build(server, FORWARDED_ALLOW_IPS=" , ")
     assert plan.argv == DEFAULT_ARGV[server]
     assert plan.env == DEFAULT_ENV[server]
@@ -178,8 +174,8 @@ def supervise(workers: str, *rest: str) -> list[str]:
 
 
 DAPHNE_CHILD = [PY, "-m", "django_asgi.daphne_runner", "--graceful-timeout", "20", "--log-level", "info",
-                "--endpoint", "systemd:domain=INET:index=0", "--access-log", "-", DEFAULT_APP]
-HYPERCORN_CHILD = ["hypercorn", "--bind", "fd://3", *DEFAULT_ARGV["hypercorn"][3:]]
+                "--endpoint", "systemd:domain=INET:index=0", "--access-log", "-", WRAPPER]
+HYPERCORN_CHILD = [PY, "-m", "django_asgi.hypercorn_runner", "--bind", "fd://3", *DEFAULT_ARGV["hypercorn"][5:]]
 
 
 @pytest.mark.parametrize("env, expected", [

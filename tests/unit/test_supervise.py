@@ -14,6 +14,8 @@ import time
 
 import pytest
 
+from django_asgi.boot import BOOT_ERROR
+
 from unit_support import child_env, wait_for
 
 # A worker: writes started-<pid>, writes term-<pid> on SIGTERM and exits 0, else waits for ever.
@@ -115,11 +117,19 @@ def test_exited_worker_is_replaced(supervisor):
 
 
 def test_workers_that_fail_at_once_end_it(supervisor):
-    sup = supervisor("--workers", "2", child=[sys.executable, "-c", "raise SystemExit(3)"])
+    sup = supervisor("--workers", "2", child=[sys.executable, "-c", "raise SystemExit(1)"])
     began = time.monotonic()
     assert sup.wait(timeout=10) == 1
     assert time.monotonic() - began < 5  # three quick failures, not a restart loop
-    assert "workers keep failing at start (last status 3); giving up" in sup.stderr()
+    assert "workers keep failing at start (status 1); stopping" in sup.stderr()
+
+
+def test_a_worker_that_cannot_load_the_app_ends_it_at_once(supervisor):
+    # The import failure a worker reports once (django_asgi.boot): no second try, its status passed on.
+    sup = supervisor("--workers", "2", child=[sys.executable, "-c", f"raise SystemExit({BOOT_ERROR})"])
+    assert sup.wait(timeout=10) == BOOT_ERROR
+    assert sup.stderr().count("workers cannot load the application; stopping") == 1
+    assert "starting another" not in sup.stderr()
 
 
 def test_command_not_found(supervisor):
@@ -223,3 +233,35 @@ def test_workers_left_after_the_graceful_timeout_are_killed(supervisor, tmp_path
     assert sup.wait(timeout=15) == 1
     assert not alive(worker)
     assert "1 worker(s) still running after the graceful timeout; killing them" in sup.stderr()
+
+
+def test_reload_waits_for_a_fix_when_the_code_cannot_load(supervisor, tmp_path):
+    # With --reload a broken edit must not end the container: the supervisor waits for the next change.
+    (tmp_path / "state.py").write_text("broken\n")
+    child = textwrap.dedent(f"""
+        import os, sys
+        here = sys.argv[1]
+        boot_id = os.environ["DJANGO_ASGI_BOOT_ID"]
+        if "broken" in open(os.path.join(here, "state.py")).read():
+            open(os.path.join(here, f"failed-{{os.getpid()}}"), "w").write(boot_id)
+            sys.exit({BOOT_ERROR})
+        open(os.path.join(here, f"booted-{{os.getpid()}}"), "w").write(boot_id)
+    """) + WORKER
+    sup = supervisor("--workers", "2", "--reload", "restart", child=[sys.executable, "-c", child, str(tmp_path)])
+    wait_for(lambda: sup.pids("failed"), message="a worker failing to load")
+    assert sup.process.poll() is None
+    bumps = iter(range(1, 1000))
+
+    def fixed():
+        (tmp_path / "state.py").write_text(f"# fixed {next(bumps)}\n")
+        os.utime(tmp_path / "state.py", ns=(time.time_ns() + next(bumps) * 10**9,) * 2)
+        return len(sup.running()) == 2
+
+    wait_for(fixed, interval=0.3, message="two workers after the fix")
+    failed_ids = {(tmp_path / f"failed-{pid}").read_text() for pid in sup.pids("failed")}
+    booted_ids = {(tmp_path / f"booted-{pid}").read_text() for pid in sup.pids("booted")}
+    # Workers started after the change report a failure afresh: a new boot id.
+    assert len(booted_ids) == 1 and not booted_ids & failed_ids
+    sup.process.send_signal(signal.SIGTERM)
+    assert sup.wait() == 0
+    assert sup.stderr().count("workers cannot load the application; waiting for a change") == 1

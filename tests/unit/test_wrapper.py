@@ -1,11 +1,10 @@
 """django_asgi.wrapper: lifespan answered by the wrapper, proxy headers applied from trusted peers only."""
 
 import asyncio
-import sys
 
 import pytest
 
-from django_asgi.wrapper import TrustedProxies, forwarded, load, wrap
+from django_asgi.wrapper import TrustedProxies, forwarded, wrap
 
 
 def call(app, scope, messages=()):
@@ -120,13 +119,3 @@ def test_trusted_proxies(spec, host, trusted):
     proxies = TrustedProxies(spec)
     assert (host in proxies) is trusted
     assert bool(proxies) is (spec != "")
-
-
-def test_load(tmp_path, monkeypatch):
-    # The app module is looked for in the working directory, and the attribute may be dotted.
-    (tmp_path / "unit_wrapper_target.py").write_text("class app:\n    inner = 'found'\n")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.delitem(sys.modules, "unit_wrapper_target", raising=False)
-    assert load("unit_wrapper_target:app.inner") == "found"
-    assert load("os.path:join") is __import__("os").path.join

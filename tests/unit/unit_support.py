@@ -23,20 +23,21 @@ WRAPPER = "django_asgi.asgi:application"
 # The commands with no variable set but DJANGO_ASGI_SERVER, on a machine with one CPU.
 DEFAULT_ARGV = {
     "daphne": [PY, "-m", "django_asgi.daphne_runner", "--graceful-timeout", "20", "--log-level", "info",
-               "--bind", "0.0.0.0", "--port", "8000", "--access-log", "-", DEFAULT_APP],
-    "hypercorn": ["hypercorn", "--bind", "0.0.0.0:8000", "--worker-class", "uvloop", "--workers", "0",
-                  "--log-level", "info", "--error-logfile", "-", "--access-logfile", "-",
+               "--bind", "0.0.0.0", "--port", "8000", "--access-log", "-", WRAPPER],
+    "hypercorn": [PY, "-m", "django_asgi.hypercorn_runner", "--bind", "0.0.0.0:8000",
+                  "--worker-class", "uvloop", "--workers", "0", "--log-level", "info",
+                  "--error-logfile", "-", "--access-logfile", "-",
                   "--graceful-timeout", "20", "--keep-alive", "5", WRAPPER],
     "uvicorn": ["gunicorn", "--worker-class", "django_asgi.uvicorn_worker.UvicornWorker", "--bind", "0.0.0.0:8000",
                 "--workers", "1", "--log-level", "info", "--error-logfile", "-", "--access-logfile", "-",
                 "--graceful-timeout", "20", "--keep-alive", "5", "--forwarded-allow-ips", "",
-                "--worker-tmp-dir", "/dev/shm", "--no-control-socket", DEFAULT_APP],
+                "--worker-tmp-dir", "/dev/shm", "--no-control-socket", WRAPPER],
     "granian": ["granian", "--interface", "asginl", "--host", "0.0.0.0", "--port", "8000", "--workers", "1",
                 "--log-level", "info", "--access-log", "--workers-kill-timeout", "20",
-                "--http1-header-read-timeout", "5000", "--respawn-failed-workers", DEFAULT_APP],
+                "--http1-header-read-timeout", "5000", "--respawn-failed-workers", WRAPPER],
 }
-# hypercorn cannot turn lifespan off, so it always serves the app through the wrapper.
-DEFAULT_ENV = {"daphne": {}, "hypercorn": {"DJANGO_ASGI_APP": DEFAULT_APP}, "uvicorn": {}, "granian": {}}
+# Every server loads the app through the wrapper (django_asgi.asgi), which reads DJANGO_ASGI_APP.
+DEFAULT_ENV = {server: {"DJANGO_ASGI_APP": DEFAULT_APP} for server in SERVERS}
 
 
 # Serving for real runs the hooks in /docker-entrypoint.d: not on a machine that has one.

@@ -12,6 +12,7 @@ import shlex
 import sys
 
 from django_asgi import discovery, servers, settings
+from django_asgi.boot import BOOT_ID, new_id
 from django_asgi.errors import ConfigError, StepFailed
 
 
@@ -52,7 +53,8 @@ def serve(extra: list[str], env, app_dir: str | os.PathLike, dry_run: bool = Fal
 
     steps.run(steps.startup_commands(config.migrate, config.collectstatic, app_dir, steps.HOOKS_DIR), app_dir)
     print(_summary(config, app), file=sys.stderr, flush=True)
-    return _exec(plan.argv, {**env, **plan.env})
+    # The workers of this start report a failing import once between them (django_asgi.boot).
+    return _exec(plan.argv, {**env, **plan.env, BOOT_ID: new_id()})
 
 
 def _summary(config: settings.Config, app: str) -> str:

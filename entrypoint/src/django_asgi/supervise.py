@@ -4,11 +4,13 @@ For servers that lack one (daphne) or whose own is unsafe (hypercorn): runs
 --workers copies of COMMAND sharing one listening socket on fd 3 (passed the
 systemd way: LISTEN_FDS=1), replaces a worker that exits, passes SIGTERM and
 SIGINT on so every worker drains, and kills what is left after the graceful
-timeout. Workers that keep failing right after they start end it with status 1,
-so a broken app fails the container instead of looping for ever.
+timeout. A worker that cannot load the application (django_asgi.boot.BOOT_ERROR)
+ends it with that status; workers that keep failing right after they start end
+it with status 1: a broken app fails the container instead of looping for ever.
 
 With --reload it polls the working directory's .py files and on a change
-either sends SIGHUP (servers that reload themselves) or restarts the workers.
+either sends SIGHUP (servers that reload themselves) or restarts the workers;
+when the edited code fails, it waits for the next change instead of stopping.
 """
 
 import argparse
@@ -20,6 +22,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from django_asgi.boot import BOOT_ERROR, BOOT_ID, new_id
 
 LISTEN_FD = 3
 QUICK_EXIT = 5.0  # seconds: a worker failing sooner than this did not really start
@@ -79,7 +83,16 @@ class Supervisor:
         self.replaced: set[int] = set()  # pids stopped on purpose (reload), not failures
         self.quick_failures = 0
         self.stopping = False
+        self.waiting = False  # --reload: the code fails; start again at the next change
         self.status = 0
+        self.boot_id = os.environ.get(BOOT_ID) or new_id()
+        self.generation = 0
+        self.env[BOOT_ID] = self.boot_id
+
+    def next_generation(self) -> None:
+        """Workers started from here on report an import failure afresh (once for all of them)."""
+        self.generation += 1
+        self.env[BOOT_ID] = f"{self.boot_id}.{self.generation}"
 
     def spawn(self) -> None:
         process = subprocess.Popen(self.command, env=self.env, pass_fds=self.pass_fds)
@@ -99,22 +112,34 @@ class Supervisor:
                 continue
             del self.children[pid]
             if self.stopping:
-                if status not in (0, -signal.SIGTERM):
+                if status not in (0, -signal.SIGTERM) and not self.status:
                     self.status = 1
                 continue
             if pid in self.replaced:
                 self.replaced.discard(pid)
-            elif status != 0 and time.monotonic() - started < QUICK_EXIT:
+            elif status == BOOT_ERROR or (status != 0 and time.monotonic() - started < QUICK_EXIT):
                 self.quick_failures += 1
-                if self.quick_failures >= GIVE_UP_AFTER:
-                    log(f"workers keep failing at start (last status {status}); giving up")
-                    self.status = 1
-                    self.stop()
+                if status == BOOT_ERROR or self.quick_failures >= GIVE_UP_AFTER:
+                    self.give_up(status)
                     continue
             else:
                 self.quick_failures = 0
+            if self.waiting:
+                continue
             log(f"worker {pid} exited with status {status}; starting another")
             self.spawn()
+
+    def give_up(self, status: int) -> None:
+        reason = "cannot load the application" if status == BOOT_ERROR else f"keep failing at start (status {status})"
+        if self.reload:
+            if not self.waiting:
+                log(f"workers {reason}; waiting for a change")
+            self.waiting = True
+            self.signal_all(signal.SIGTERM)
+            return
+        log(f"workers {reason}; stopping")
+        self.status = BOOT_ERROR if status == BOOT_ERROR else 1
+        self.stop()
 
     def stop(self) -> None:
         if not self.stopping:
@@ -123,6 +148,13 @@ class Supervisor:
             self.signal_all(signal.SIGTERM)
 
     def restart(self) -> None:
+        self.next_generation()
+        if self.waiting:
+            self.waiting = False
+            self.quick_failures = 0
+            for _ in range(self.workers - len(self.children)):
+                self.spawn()
+            return
         if self.reload == "HUP":
             self.signal_all(signal.SIGHUP)
             return

@@ -1,26 +1,14 @@
-"""The pieces of django_asgi.asgi: an ASGI wrapper for servers that lack a switch the contract needs.
+"""The ASGI wrapper of django_asgi.asgi, for servers that lack a switch the contract needs.
 
-It serves the app named by DJANGO_ASGI_APP, and
+It
 - answers lifespan itself, for servers that cannot turn it off (Django does
   not implement it and would log an error at every start);
-- applies X-Forwarded-For and X-Forwarded-Proto from the peers listed in
-  FORWARDED_ALLOW_IPS, for servers that cannot restrict which peers to trust.
+- applies X-Forwarded-For and X-Forwarded-Proto from the peers the plan lists in
+  DJANGO_ASGI_TRUSTED_PROXIES (FORWARDED_ALLOW_IPS, normalised), for servers
+  that cannot restrict which peers to trust.
 """
 
-import importlib
 import ipaddress
-import os
-import sys
-
-
-def load(target: str):
-    module_name, _, attribute = target.partition(":")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    obj = importlib.import_module(module_name)
-    for part in (attribute or "application").split("."):
-        obj = getattr(obj, part)
-    return obj
 
 
 class TrustedProxies:

@@ -12,8 +12,10 @@ import sys
 from django_asgi.errors import ConfigError
 from django_asgi.settings import Config
 
-# Serves the user's app with lifespan answered and trusted proxy headers applied.
+# Every server loads the user's app through this (django_asgi.asgi).
 WRAPPER_APP = "django_asgi.asgi:application"
+# The peers whose X-Forwarded-* headers the wrapper applies.
+TRUSTED_PROXIES = "DJANGO_ASGI_TRUSTED_PROXIES"
 
 
 class Plan:
@@ -69,13 +71,14 @@ def refuse(config: Config, variable: str, reason: str) -> None:
         raise ConfigError(variable, config.given[variable], reason)
 
 
-def wrapped(config: Config, app: str, lifespan: bool) -> tuple[str, dict[str, str]]:
-    """The app target and environment that route through django_asgi.asgi when needed."""
-    if not lifespan and not config.forwarded_allow_ips:
-        return app, {}
+def served(config: Config, app: str, proxies: bool = True) -> tuple[str, dict[str, str]]:
+    """The app target and environment: the user's app through django_asgi.asgi.
+
+    proxies: the wrapper applies FORWARDED_ALLOW_IPS (False where the server does it itself).
+    """
     env = {"DJANGO_ASGI_APP": app}
-    if config.forwarded_allow_ips:
-        env["FORWARDED_ALLOW_IPS"] = ",".join(config.forwarded_allow_ips)
+    if proxies and config.forwarded_allow_ips:
+        env[TRUSTED_PROXIES] = ",".join(config.forwarded_allow_ips)
     return WRAPPER_APP, env
 
 

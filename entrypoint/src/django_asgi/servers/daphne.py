@@ -8,7 +8,7 @@ passed the systemd way (Twisted never sets SO_REUSEPORT).
 
 import sys
 
-from django_asgi.servers import Plan, refuse, supervised, wrapped
+from django_asgi.servers import Plan, refuse, served, supervised
 from django_asgi.settings import Config
 
 DISTRIBUTIONS = ("daphne",)
@@ -18,7 +18,7 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
     refuse(config, "MAX_REQUESTS", "daphne cannot recycle workers; unset it")
     refuse(config, "KEEP_ALIVE", "daphne's keep-alive is fixed by Twisted; unset it")
     # daphne never sends lifespan; its --proxy-headers would trust every peer.
-    target, env = wrapped(config, app, lifespan=False)
+    target, env = served(config, app)
     runner = [sys.executable, "-m", "django_asgi.daphne_runner",
               "--graceful-timeout", str(config.graceful_timeout), "--log-level", config.log_level]
     options = ["--access-log", "-" if config.access_log else "/dev/null", *config.server_args, *extra, target]

@@ -1,6 +1,6 @@
 """granian: Rust HTTP core, workers of its own, HTTP/2 cleartext."""
 
-from django_asgi.servers import Plan, refuse, supervised, wrapped
+from django_asgi.servers import Plan, refuse, served, supervised
 from django_asgi.settings import Config
 
 DISTRIBUTIONS = ("granian",)
@@ -12,7 +12,7 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
            "(SERVER_ARGS='--workers-lifetime 3600' or '--workers-max-rss 512' recycle by age or memory)")
     if config.keep_alive > 60:
         refuse(config, "KEEP_ALIVE", "granian allows at most 60 seconds")
-    target, env = wrapped(config, app, lifespan=False)
+    target, env = served(config, app)
     argv = [
         "granian",
         # asginl: ASGI without lifespan, which Django does not implement (the default is RSGI).

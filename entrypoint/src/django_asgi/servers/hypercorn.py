@@ -3,10 +3,14 @@
 hypercorn's own multi-worker mode stops the whole server when one worker
 exits, and on SIGTERM it cuts the other workers' in-flight requests. Several
 workers (and recycling) therefore run as single-process hypercorns under
-django_asgi.supervise, sharing one listening socket.
+django_asgi.supervise, sharing one listening socket. Each runs through
+django_asgi.hypercorn_runner, which keeps keep-alive clients from losing
+requests when it stops.
 """
 
-from django_asgi.servers import Plan, host_port, supervised, wrapped
+import sys
+
+from django_asgi.servers import Plan, host_port, served, supervised
 from django_asgi.settings import Config
 
 DISTRIBUTIONS = ("hypercorn",)
@@ -14,7 +18,7 @@ DISTRIBUTIONS = ("hypercorn",)
 
 def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
     # hypercorn has no switch to turn lifespan off: the wrapper answers it.
-    target, env = wrapped(config, app, lifespan=True)
+    target, env = served(config, app)
     options = [
         "--worker-class", "uvloop",
         "--workers", "0",  # serve in this process
@@ -28,7 +32,8 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
         *extra,
         target,
     ]
+    hypercorn = [sys.executable, "-m", "django_asgi.hypercorn_runner"]
     if config.workers == 1 and not config.max_requests and not config.reload:
-        return Plan(["hypercorn", "--bind", host_port(config), *options], env)
-    child = ["hypercorn", "--bind", "fd://3", *options]
+        return Plan([*hypercorn, "--bind", host_port(config), *options], env)
+    child = [*hypercorn, "--bind", "fd://3", *options]
     return Plan(supervised(config, child, workers=config.workers, socket=True), env)

@@ -1,12 +1,14 @@
 """uvicorn: gunicorn managing uvicorn workers (uvloop, httptools, websockets)."""
 
-from django_asgi.servers import Plan, host_port, supervised
+from django_asgi.servers import Plan, host_port, served, supervised
 from django_asgi.settings import Config
 
 DISTRIBUTIONS = ("uvicorn", "gunicorn")
 
 
 def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
+    # gunicorn applies FORWARDED_ALLOW_IPS itself (--forwarded-allow-ips).
+    target, env = served(config, app, proxies=False)
     argv = [
         "gunicorn",
         # uvicorn-worker's UvicornWorker with lifespan off.
@@ -28,9 +30,9 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
         "--no-control-socket",
         *config.server_args,
         *extra,
-        app,
+        target,
     ]
     if config.reload:
         # gunicorn's --reload does not work with uvicorn workers; HUP starts fresh ones.
         argv = supervised(config, argv, workers=1, socket=False, reload_signal="HUP")
-    return Plan(argv)
+    return Plan(argv, env)

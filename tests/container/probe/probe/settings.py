@@ -1,4 +1,4 @@
-SECRET_KEY = "reliability-probe"  # noqa: S105 - a test application
+SECRET_KEY = "reliability-probe"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
 ROOT_URLCONF = "probe.urls"

@@ -1,0 +1,62 @@
+"""Import the application in a worker; report a failure to import it once per start.
+
+Every flavor's workers import the app through django_asgi.asgi. When the import
+raises, each worker would print the same traceback, and managers that respawn
+workers would print it again and again. The first worker to fail prints it, the
+others stay silent. The reporting worker exits with BOOT_ERROR, on which
+gunicorn's arbiter and django_asgi.supervise stop; granian stops at its own
+crash-loop check.
+"""
+
+import importlib
+import os
+import sys
+
+BOOT_ERROR = 3  # gunicorn's "worker failed to boot"
+BOOT_ID = "DJANGO_ASGI_BOOT_ID"  # set per start by the entrypoint and by django_asgi.supervise
+MARKERS = "/dev/shm"  # a tmpfs in Docker and Kubernetes, writable with a read-only root
+
+
+def load(target: str):
+    """module:attribute (attribute may be dotted; default application), from the working directory."""
+    module_name, _, attribute = target.partition(":")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    obj = importlib.import_module(module_name)
+    for part in (attribute or "application").split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def load_or_exit(target: str, env=os.environ, markers: str = MARKERS):
+    try:
+        return load(target)
+    except (Exception, SystemExit):
+        first = first_to_fail(env, markers)
+        if first:
+            import traceback
+
+            traceback.print_exc()
+            print(f"django-asgi: {target} failed to load; stopping", file=sys.stderr)
+        sys.stderr.flush()
+        sys.stdout.flush()
+        # Only the reporting worker says BOOT_ERROR: gunicorn 27 crashes when two say it at once.
+        os._exit(BOOT_ERROR if first else 1)
+
+
+def first_to_fail(env, markers: str = MARKERS) -> bool:
+    """True for the first caller with this start's id; True also when that cannot be known."""
+    boot_id = env.get(BOOT_ID, "")
+    if not boot_id or not all(c.isalnum() or c == "." for c in boot_id):
+        return True
+    try:
+        os.close(os.open(os.path.join(markers, f"django-asgi-boot-{boot_id}"), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def new_id() -> str:
+    return os.urandom(8).hex()
