@@ -205,3 +205,12 @@ def test_labels_name_server_and_versions(image, flavor):
     assert config["WorkingDir"] == "/app" and "8000/tcp" in config["ExposedPorts"]
     assert config["User"] == "app" and "PYTHONUNBUFFERED=1" in config["Env"]
     assert config["Healthcheck"]["Test"][-1] == "healthcheck"
+
+
+def test_translations_work_without_their_sources(image):
+    # The .po sources are left out of the image; Django reads the compiled .mo files.
+    script = ("import pathlib, django\nfrom django.conf import settings\nsettings.configure(USE_I18N=True)\n"
+              "django.setup()\nfrom django.utils.translation import gettext, override\n"
+              "with override('fr'):\n    print(gettext('Yes'))\n"
+              "print(len(list(pathlib.Path(django.__file__).parent.rglob('*.po'))))\n")
+    assert docker("run", "--rm", image, "python", "-c", script).stdout.split() == ["Oui", "0"]
