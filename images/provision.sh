@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# Sourced by images/bake and tests/run: make sure a Docker engine, the buildx
-# plugin and a base image are there, provisioning only what is missing.
+# Sourced by images/bake, tests/run and bench/run: make sure a Docker engine,
+# the buildx plugin and a base image are there, provisioning only what is missing.
 # Where Docker already runs (a laptop, a CI runner) this changes nothing.
 #
 # After it: BASE_IMAGE is exported when the official base could not be had,
@@ -95,6 +95,26 @@ da_provision_base() {
     [ "${PYTHON_VERSION:-3.13}" = 3.13 ] || _da_die "the Debian-built base has Python 3.13 only (PYTHON_VERSION=$PYTHON_VERSION)" || return 1
     BASE_IMAGE=$("$DJANGO_ASGI_ROOT/images/offline-base/build") || return 1
     export BASE_IMAGE
+}
+
+# A virtualenv with hash-pinned tools, kept between runs while its lock files are
+# unchanged: `venv=$(da_tool_venv NAME LOCK...)`.
+da_tool_venv() {
+    local name=$1 python=${PYTHON:-python3} key venv
+    shift
+    key=$(cat "$@" | "$python" -c \
+        'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read() + sys.version.encode()).hexdigest()[:12])') || return 1
+    venv="$DJANGO_ASGI_STATE/$name-venv-$key"
+    if [ ! -e "$venv/.complete" ]; then
+        rm -rf "$venv"
+        mkdir -p "$DJANGO_ASGI_STATE"
+        "$python" -m venv "$venv" 2>/dev/null || { _da_apt_install python3-venv && rm -rf "$venv" && "$python" -m venv "$venv"; } || return 1
+        local requirements=()
+        for lock in "$@"; do requirements+=(-r "$lock"); done
+        "$venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes "${requirements[@]}" >&2 || return 1
+        touch "$venv/.complete"
+    fi
+    printf '%s\n' "$venv"
 }
 
 # Everything the build needs.

@@ -1,0 +1,5 @@
+from django.urls import path
+
+from benchapp import views
+
+urlpatterns = [path("plain", views.plain), path("json", views.json)]
