@@ -159,11 +159,20 @@ class BareRoot:
     def serve(self, env: dict[str, str]):
         port = free_port()
         environment = {**self.env, **env, "HOST": "127.0.0.1", "PORT": str(port), "HOME": self.workdir}
-        command = ["chroot", "--userspec=10001:10001", str(self.dir), "/usr/bin/env", "-i",
-                   *[f"{key}={value}" for key, value in environment.items()],
-                   "/bin/sh", "-c", f"cd {self.workdir} && exec django-asgi"]
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                   start_new_session=True)
+        command = [
+            "chroot",
+            "--userspec=10001:10001",
+            str(self.dir),
+            "/usr/bin/env",
+            "-i",
+            *[f"{key}={value}" for key, value in environment.items()],
+            "/bin/sh",
+            "-c",
+            f"cd {self.workdir} && exec django-asgi",
+        ]
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         try:
             yield f"http://127.0.0.1:{port}", process
         finally:
@@ -200,15 +209,20 @@ UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 def median_run(runs: list[dict]) -> dict:
     """Each figure's median over the rounds; errors summed."""
-    return {"rps": statistics.median(r["rps"] for r in runs), "p50": statistics.median(r["p50"] for r in runs),
-            "p99": statistics.median(r["p99"] for r in runs), "errors": sum(r["errors"] for r in runs),
-            "rounds": [r["rps"] for r in runs]}
+    return {
+        "rps": statistics.median(r["rps"] for r in runs),
+        "p50": statistics.median(r["p50"] for r in runs),
+        "p99": statistics.median(r["p99"] for r in runs),
+        "errors": sum(r["errors"] for r in runs),
+        "rounds": [r["rps"] for r in runs],
+    }
 
 
 def wrk(url: str, duration: int, connections: int) -> dict:
     """requests/s and p50/p99 latency (ms) from wrk over `duration` seconds."""
-    out = run("wrk", "--latency", "-t", "2", "-c", str(connections), "-d", f"{duration}s", url,
-              timeout=duration + 60).stdout
+    out = run(
+        "wrk", "--latency", "-t", "2", "-c", str(connections), "-d", f"{duration}s", url, timeout=duration + 60
+    ).stdout
     rps = float(re.search(r"^Requests/sec:\s+([\d.]+)", out, re.M).group(1))
     latency = {f"p{p}": float(v) * UNITS[u] for p, v, u in WRK_LATENCY.findall(out)}
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
@@ -240,10 +254,12 @@ def websocket_rate(url: str, connections: int, duration: float) -> float:
 
 def container_pss_mib(name: str) -> float:
     """Proportional set size of every process in the container: what it really takes, shared pages split."""
-    script = ("import os\nt = 0\nfor p in filter(str.isdigit, os.listdir('/proc')):\n"
-              "    if int(p) == os.getpid():\n        continue  # this probe\n"
-              "    try:\n        s = open(f'/proc/{p}/smaps_rollup').read()\n    except OSError:\n        continue\n"
-              "    t += sum(int(l.split()[1]) for l in s.splitlines() if l.startswith('Pss:'))\nprint(t)\n")
+    script = (
+        "import os\nt = 0\nfor p in filter(str.isdigit, os.listdir('/proc')):\n"
+        "    if int(p) == os.getpid():\n        continue  # this probe\n"
+        "    try:\n        s = open(f'/proc/{p}/smaps_rollup').read()\n    except OSError:\n        continue\n"
+        "    t += sum(int(l.split()[1]) for l in s.splitlines() if l.startswith('Pss:'))\nprint(t)\n"
+    )
     total = int(docker("exec", name, "python", "-c", script).stdout)
     return total / 1024
 
@@ -270,8 +286,16 @@ def entrypoint_cost_ms(image: str, runs: int) -> tuple[float, float]:
 
 def build_app(flavor: str, image_name: str) -> str:
     tag = f"django-asgi-bench:{flavor}"
-    docker("build", "-q", "--build-arg", f"IMAGE={image_name}:{flavor}", "-t", tag, str(BENCH / "app"),
-           env={**os.environ, "DOCKER_BUILDKIT": "1"})
+    docker(
+        "build",
+        "-q",
+        "--build-arg",
+        f"IMAGE={image_name}:{flavor}",
+        "-t",
+        tag,
+        str(BENCH / "app"),
+        env={**os.environ, "DOCKER_BUILDKIT": "1"},
+    )
     return tag
 
 
@@ -352,9 +376,13 @@ def main() -> int:
     parser.add_argument("--no-bare", action="store_true", help="skip the bare-host runs")
     parser.add_argument("--output", type=Path, default=BENCH, help="where results.md, results.json, results.png go")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md", help="README whose table to update")
+    parser.add_argument("--report-only", action="store_true", help="write the reports again from results.json")
     args = parser.parse_args()
 
     import report  # bench/report.py: the tables and the chart
+
+    if args.report_only:
+        return write(json.loads((args.output / "results.json").read_text()), args)
 
     base = os.environ.get("BASE_IMAGE") or "python:3.13-slim-trixie"
     results = {
@@ -364,13 +392,24 @@ def main() -> int:
         "base_size": image_bytes(base),
         "base_gzip": base_compressed(base),
         "bare": "" if args.no_bare else bare_possible(),
-        "settings": {"duration": args.duration, "rounds": args.rounds, "connections": args.connections,
-                     "ws_duration": args.ws_duration,
-                     "cold_starts": args.cold_starts, "entrypoint_runs": args.entrypoint_runs},
+        "settings": {
+            "duration": args.duration,
+            "rounds": args.rounds,
+            "connections": args.connections,
+            "ws_duration": args.ws_duration,
+            "cold_starts": args.cold_starts,
+            "entrypoint_runs": args.entrypoint_runs,
+        },
         "flavors": [measure(flavor, args, base) for flavor in args.flavors],
     }
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    return write(results, args)
+
+
+def write(results: dict, args) -> int:
+    import report
+
     (args.output / "results.md").write_text(report.markdown(results))
     report.chart(results, args.output / "results.png")
     report.update_readme(results, args.readme)
