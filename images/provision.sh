@@ -3,6 +3,7 @@
 # the buildx plugin and a base image are there, provisioning only what is missing.
 # Where Docker already runs (a laptop, a CI runner) this changes nothing.
 #
+# DJANGO_ASGI_PLATFORM (e.g. linux/arm64) asks for a base of another platform.
 # After it: BASE_IMAGE is exported when the official base could not be had,
 # and DJANGO_ASGI_DOCKERD_PID names a dockerd this script started (empty if none).
 
@@ -75,9 +76,13 @@ da_provision_buildx() {
     local opts=(-o "Dir::Etc::SourceList=$tmp/sources.list" -o Dir::Etc::SourceParts=/dev/null
         -o "Dir::State::Lists=$tmp/lists" -o "Dir::Cache::Archives=$tmp/archives" -o APT::Get::List-Cleanup=0)
     _da_say "installing the buildx plugin from Debian 13's docker-buildx package"
-    apt-get "${opts[@]}" update -qq >&2 &&
+    if ! { apt-get "${opts[@]}" update -qq >&2 &&
         (cd "$tmp" && apt-get "${opts[@]}" download docker-buildx >&2) &&
-        dpkg-deb -x "$tmp"/docker-buildx_*.deb "$tmp/root" || { rm -rf "$tmp"; _da_die "could not fetch docker-buildx"; return 1; }
+        dpkg-deb -x "$tmp"/docker-buildx_*.deb "$tmp/root"; }; then
+        rm -rf "$tmp"
+        _da_die "could not fetch docker-buildx"
+        return 1
+    fi
     mkdir -p "$HOME/.docker/cli-plugins"
     install -m 0755 "$tmp/root/usr/libexec/docker/cli-plugins/docker-buildx" "$HOME/.docker/cli-plugins/docker-buildx"
     rm -rf "$tmp"
@@ -87,14 +92,35 @@ da_provision_buildx() {
 # The official base when it can be had; otherwise one built from Debian packages.
 da_provision_base() {
     [ -n "${BASE_IMAGE:-}" ] && return 0
-    local official="python:${PYTHON_VERSION:-3.13}-slim-trixie"
-    if docker image inspect "$official" >/dev/null 2>&1 || docker pull -q "$official" >/dev/null 2>&1; then
+    local python=${PYTHON_VERSION:-}
+    # Empty: the default Python of images/versions.toml, as in docker-bake.hcl.
+    [ -n "$python" ] || python=$(sed -n 's/^default_python = "\(.*\)"$/\1/p' "$DJANGO_ASGI_ROOT/images/versions.toml")
+    local official="python:$python-slim-trixie" platform=${DJANGO_ASGI_PLATFORM:-}
+    if [ -z "$platform" ] && docker image inspect "$official" >/dev/null 2>&1; then
+        return 0
+    fi
+    if docker pull -q ${platform:+--platform "$platform"} "$official" >/dev/null 2>&1; then
         return 0
     fi
     _da_say "$official cannot be pulled; using a base built from Debian packages"
-    [ "${PYTHON_VERSION:-3.13}" = 3.13 ] || _da_die "the Debian-built base has Python 3.13 only (PYTHON_VERSION=$PYTHON_VERSION)" || return 1
-    BASE_IMAGE=$("$DJANGO_ASGI_ROOT/images/offline-base/build") || return 1
+    [ "$python" = 3.13 ] || _da_die "the Debian-built base has Python 3.13 only (Python $python asked)" || return 1
+    BASE_IMAGE=$("$DJANGO_ASGI_ROOT/images/offline-base/build" ${platform:+"$platform"}) || return 1
     export BASE_IMAGE
+}
+
+# Images of another architecture on this Linux machine (linux/arm64 on amd64):
+# Debian's QEMU user emulation, registered with binfmt_misc.
+da_provision_emulation() {
+    local platform=$1 arch
+    arch=${platform#linux/}
+    case $arch in arm64) arch=aarch64 ;; amd64) arch=x86_64 ;; esac
+    [ "$(uname -m)" = "$arch" ] && return 0
+    grep -qs '^enabled' "/proc/sys/fs/binfmt_misc/qemu-$arch" && return 0
+    command -v update-binfmts >/dev/null 2>&1 && [ -x "/usr/bin/qemu-$arch-static" ] ||
+        _da_apt_install qemu-user-static binfmt-support || return 1
+    mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || return 1
+    update-binfmts --enable "qemu-$arch" >&2
+    grep -qs '^enabled' "/proc/sys/fs/binfmt_misc/qemu-$arch" || _da_die "could not enable qemu-$arch in binfmt_misc"
 }
 
 # A virtualenv with hash-pinned tools, kept between runs while its lock files are

@@ -2,5 +2,6 @@
 
 
 def pytest_addoption(parser):
-    parser.addoption("--long", action="store_true",
-                     help="run the reliability tests at full length and write docs/reliability.md")
+    parser.addoption(
+        "--long", action="store_true", help="run the reliability tests at full length and write docs/reliability.md"
+    )

@@ -37,8 +37,9 @@ def http_get(url: str, timeout: float = 5.0, headers: dict | None = None) -> tup
 
 
 class Container:
-    def __init__(self, image: str, env: dict | None = None, args: tuple = (), docker_args: tuple = (),
-                 port: int = 8000) -> None:
+    def __init__(
+        self, image: str, env: dict | None = None, args: tuple = (), docker_args: tuple = (), port: int = 8000
+    ) -> None:
         self.name = f"django-asgi-test-{uuid.uuid4().hex[:10]}"
         self.port = port
         env_args = [item for key, value in (env or {}).items() for item in ("-e", f"{key}={value}")]
@@ -139,8 +140,17 @@ def build_on(flavor: str, context: Path, name: str) -> str:
     """The project in `context` built FROM the flavor, as a user would (once per run)."""
     if (name, flavor) not in _built:
         tag = f"{name}:{flavor}"
-        docker("build", "-q", "--build-arg", f"IMAGE={IMAGE}:{flavor}", "-t", tag, str(context),
-               timeout=600, env={**os.environ, "DOCKER_BUILDKIT": "1"})
+        docker(
+            "build",
+            "-q",
+            "--build-arg",
+            f"IMAGE={IMAGE}:{flavor}",
+            "-t",
+            tag,
+            str(context),
+            timeout=600,
+            env={**os.environ, "DOCKER_BUILDKIT": "1"},
+        )
         _built[name, flavor] = tag
     return _built[name, flavor]
 

@@ -84,9 +84,19 @@ def get(path: str, host: str = "probe", keep_alive: bool = True, extra: str = ""
     return f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: {connection}\r\n{extra}\r\n".encode("latin-1")
 
 
-async def load(url: str, paths, *, concurrency: int, count: int, deadline: float, keep_alive: bool = True,
-               stop: asyncio.Event | None = None, timeout: float = 10.0, pause_after_failure: float = 0.05,
-               into: Run | None = None) -> Run:
+async def load(
+    url: str,
+    paths,
+    *,
+    concurrency: int,
+    count: int,
+    deadline: float,
+    keep_alive: bool = True,
+    stop: asyncio.Event | None = None,
+    timeout: float = 10.0,
+    pause_after_failure: float = 0.05,
+    into: Run | None = None,
+) -> Run:
     """Send up to `count` requests from `concurrency` connections until `deadline` (monotonic) or `stop`.
 
     `paths` is a callable returning the next path (so each request can carry an id). Records are
@@ -107,7 +117,8 @@ async def load(url: str, paths, *, concurrency: int, count: int, deadline: float
             try:
                 if writer is None:
                     reader, writer = await asyncio.wait_for(
-                        asyncio.open_connection(parts.hostname, parts.port), timeout)
+                        asyncio.open_connection(parts.hostname, parts.port), timeout
+                    )
                     connection_pid = record.connection_pid = None
                 writer.write(get(record.path, keep_alive=keep_alive))
                 await writer.drain()

@@ -84,8 +84,10 @@ def tables(figures: dict[str, dict[str, dict]]) -> str:
 
 def machine() -> str:
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"Measured on {datetime.date.today().isoformat()}: {os.cpu_count()} cores, {memory:.0f} GiB, "
-            f"{platform.system()} {platform.release()}.\n")
+    return (
+        f"Measured on {datetime.date.today().isoformat()}: {os.cpu_count()} cores, {memory:.0f} GiB, "
+        f"{platform.system()} {platform.release()}.\n"
+    )
 
 
 def write(figures: dict[str, dict[str, dict]], path: Path) -> None:

@@ -1,6 +1,7 @@
 """The bake file: what `docker buildx bake` and `docker buildx bake release` would build."""
 
 import json
+import tomllib
 
 from conftest import FLAVORS, ROOT, docker
 
@@ -13,26 +14,45 @@ def bake_print(*args: str, env: dict | None = None) -> dict:
 
 
 def test_default_group_builds_every_flavor_locally():
-    plan = bake_print(env={"BASE_IMAGE": "", "VERSION": "1.2.3"})
+    plan = bake_print(env={"BASE_IMAGE": "", "VERSION": "1.2.3", "PYTHON_VERSION": ""})
     assert sorted(plan["group"]["default"]["targets"]) == sorted(FLAVORS)
     for flavor in FLAVORS:
         target = plan["target"][flavor]
         assert target["output"] == ["type=docker"]
         assert target["args"]["SERVER"] == flavor
         assert target["args"]["BASE_IMAGE"] == "python:3.13-slim-trixie"
-        assert f"django-asgi:{flavor}" in target["tags"]
-        assert f"django-asgi:{flavor}-py3.13" in target["tags"]
-        assert f"django-asgi:{flavor}-1.2.3" in target["tags"]
+        assert {
+            f"django-asgi:{flavor}",
+            f"django-asgi:{flavor}-py3.13",
+            f"django-asgi:{flavor}-1.2.3",
+            f"django-asgi:{flavor}-1.2.3-py3.13",
+        } <= set(target["tags"])
+    assert "django-asgi:latest" in plan["target"]["granian"]["tags"]
 
 
-def test_release_group_is_multi_arch_with_attestations():
-    env = {"IMAGE": "ghcr.io/example/django-asgi", "PYTHON_VERSION": "3.12", "BASE_IMAGE": ""}
+def test_release_group_is_every_flavor_on_every_python_multi_arch_with_attestations():
+    env = {
+        "IMAGE": "ghcr.io/example/django-asgi,docker.io/example/django-asgi",
+        "BASE_IMAGE": "",
+        "DATE": "20261129",
+        "VERSION": "",
+    }
     plan = bake_print("release", env=env)
-    assert sorted(plan["group"]["release"]["targets"]) == sorted(f"release-{f}" for f in FLAVORS)
-    for flavor in FLAVORS:
-        target = plan["target"][f"release-{flavor}"]
+    versions = tomllib.loads((ROOT / "images" / "versions.toml").read_text())
+    expected = {f"release-{f}-py{p.replace('.', '')}": (f, p) for f in FLAVORS for p in versions["python"]}
+    assert sorted(plan["group"]["release"]["targets"]) == sorted(expected)
+    for name, (flavor, python) in expected.items():
+        target = plan["target"][name]
         assert target["platforms"] == ["linux/amd64", "linux/arm64"]
         assert {a.split(",")[0] for a in target["attest"]} == {"type=sbom", "type=provenance"}
-        assert target["args"]["BASE_IMAGE"] == "python:3.12-slim-trixie"
-        assert f"ghcr.io/example/django-asgi:{flavor}-py3.12" in target["tags"]
-
+        assert target["args"]["BASE_IMAGE"] == f"python:{python}-slim-trixie"
+        server_version = target["args"]["SERVER_VERSION"]
+        for repository in ("ghcr.io/example/django-asgi", "docker.io/example/django-asgi"):
+            tags = {tag.removeprefix(f"{repository}:") for tag in target["tags"] if tag.startswith(repository + ":")}
+            short = {flavor} if python == versions["default_python"] else set()
+            latest = {"latest"} if short and flavor == versions["latest"] else set()
+            assert tags == short | latest | {
+                f"{flavor}-py{python}",
+                f"{flavor}-{server_version}-py{python}",
+                f"{flavor}-{server_version}-py{python}-20261129",
+            }

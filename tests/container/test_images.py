@@ -42,6 +42,7 @@ def test_example_project_serves(example_image, run_container):
     assert container.get("/static/admin/css/base.css")[0] == 200
 
 
+@pytest.mark.smoke
 def test_port_is_honoured(image, run_container):
     container = run_container(image, env={"PORT": "9001"}, port=9001).wait_ready()
     assert container.get("/")[0] == 200
@@ -67,13 +68,15 @@ def test_workers_are_counted(image, flavor, workers, run_container):
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_ipv6_host(image, workers, run_container):
     # This engine starts containers with IPv6 off; the sysctl turns it on as a v6 network would.
-    container = run_container(image, env={"HOST": "::", "WORKERS": workers},
-                              docker_args=("--sysctl", "net.ipv6.conf.all.disable_ipv6=0")).wait_ready()
+    container = run_container(
+        image, env={"HOST": "::", "WORKERS": workers}, docker_args=("--sysctl", "net.ipv6.conf.all.disable_ipv6=0")
+    ).wait_ready()
     # The published port reaches the server over IPv4; ::1 over IPv6.
     probe = "import urllib.request; print(urllib.request.urlopen('http://[::1]:8000/', timeout=5).status)"
     assert container.exec("python", "-c", probe).stdout.strip() == "200"
 
 
+@pytest.mark.smoke
 def test_websocket_echo(image, run_container):
     container = run_container(image).wait_ready()
 
@@ -97,6 +100,7 @@ def test_http2_cleartext(image, run_container):
     assert response.http_version == "HTTP/2"
 
 
+@pytest.mark.smoke
 def test_runs_as_non_root_under_init(image, flavor, run_container):
     container = run_container(image, env={"WORKERS": "2"}).wait_ready()
     host = testinfra.get_host(f"docker://{container.name}")
@@ -104,8 +108,12 @@ def test_runs_as_non_root_under_init(image, flavor, run_container):
     init, server, _ = server_tree(container)
     assert init["cmd"][0].endswith("dumb-init")
     assert init["uid"] != 0 and server["uid"] != 0
-    expected = {"granian": "granian", "uvicorn": "gunicorn", "daphne": "django_asgi.supervise",
-                "hypercorn": "django_asgi.supervise"}[flavor]
+    expected = {
+        "granian": "granian",
+        "uvicorn": "gunicorn",
+        "daphne": "django_asgi.supervise",
+        "hypercorn": "django_asgi.supervise",
+    }[flavor]
     assert any(expected in part for part in server["cmd"]), server
     # The final image carries no compiler and no pip cache.
     assert not host.exists("gcc") and not host.exists("cc")
@@ -134,6 +142,7 @@ def test_signal_lets_request_in_flight_finish(example_image, signum, run_contain
     assert code == 0, container.logs()
 
 
+@pytest.mark.smoke
 def test_bad_env_exits_2_with_one_line(image):
     result = docker("run", "--rm", "-e", "PORT=abc", image, check=False)
     assert result.returncode == 2
@@ -156,16 +165,21 @@ def test_server_flag_is_appended(image, flavor, run_container):
     assert any(" ".join(flag) in command for command in commands), commands
 
 
-@pytest.mark.parametrize("options", [
-    ("--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"),
-    ("--user", "12345:12345"),
-    ("--user", "4242:0", "--read-only", "--cap-drop", "ALL"),
-], ids=["hardened", "any-uid", "any-uid-read-only-no-tmp"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        ("--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"),
+        ("--user", "12345:12345"),
+        ("--user", "4242:0", "--read-only", "--cap-drop", "ALL"),
+    ],
+    ids=["hardened", "any-uid", "any-uid-read-only-no-tmp"],
+)
 def test_restricted_runs_serve(image, options, run_container):
     container = run_container(image, docker_args=options).wait_ready()
     assert container.get("/")[0] == 200
 
 
+@pytest.mark.smoke
 def test_default_app_and_healthcheck(image, flavor, run_container):
     container = run_container(image, docker_args=("--health-interval", "1s", "--health-start-period", "30s"))
     container.wait_ready()
@@ -203,14 +217,16 @@ def test_labels_name_server_and_versions(image, flavor):
         assert labels[f"org.opencontainers.image.{key}"], key
     config = json.loads(docker("image", "inspect", "-f", "{{json .Config}}", image).stdout)
     assert config["WorkingDir"] == "/app" and "8000/tcp" in config["ExposedPorts"]
-    assert config["User"] == "app" and "PYTHONUNBUFFERED=1" in config["Env"]
+    assert config["User"] == "10001:10001" and "PYTHONUNBUFFERED=1" in config["Env"]
     assert config["Healthcheck"]["Test"][-1] == "healthcheck"
 
 
 def test_translations_work_without_their_sources(image):
     # The .po sources are left out of the image; Django reads the compiled .mo files.
-    script = ("import pathlib, django\nfrom django.conf import settings\nsettings.configure(USE_I18N=True)\n"
-              "django.setup()\nfrom django.utils.translation import gettext, override\n"
-              "with override('fr'):\n    print(gettext('Yes'))\n"
-              "print(len(list(pathlib.Path(django.__file__).parent.rglob('*.po'))))\n")
+    script = (
+        "import pathlib, django\nfrom django.conf import settings\nsettings.configure(USE_I18N=True)\n"
+        "django.setup()\nfrom django.utils.translation import gettext, override\n"
+        "with override('fr'):\n    print(gettext('Yes'))\n"
+        "print(len(list(pathlib.Path(django.__file__).parent.rglob('*.po'))))\n"
+    )
     assert docker("run", "--rm", image, "python", "-c", script).stdout.split() == ["Oui", "0"]

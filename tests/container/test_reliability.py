@@ -78,8 +78,13 @@ def rss_kib(container, pid: int) -> int:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_rolling_restart_loses_no_accepted_request(probe_image, flavor, signum, run_container, figures, long):
     container = run_container(probe_image, env={"WORKERS": "2", "GRACEFUL_TIMEOUT": str(GRACEFUL)}).wait_ready()
-    background = Background(container.url, counter("/slow/?seconds=0.5&id={}"), concurrency=16, count=100_000,
-                            deadline=time.monotonic() + 120)
+    background = Background(
+        container.url,
+        counter("/slow/?seconds=0.5&id={}"),
+        concurrency=16,
+        count=100_000,
+        deadline=time.monotonic() + 120,
+    )
     warm = 2000 if long else 100
     wait_for(lambda: background.ok() >= warm, 90, message=f"{warm} responses before the signal")
     signalled = time.monotonic()
@@ -97,9 +102,17 @@ def test_rolling_restart_loses_no_accepted_request(probe_image, flavor, signum, 
     before = [r for r in run.records if r.sent is not None and r.sent < signalled]
     after = [r for r in run.records if r.started >= signalled]
     slowest_refusal = max((r.done - r.started for r in after if not r.ok), default=0.0)
-    figures(flavor, f"restart {signum.name}", sent=len(run.records), accepted=len(accepted), lost=len(lost),
-            sent_before_not_started=sum(not r.ok for r in before) - len([r for r in lost if r in before]),
-            exit_s=round(stopped, 2), exit_code=code, slowest_refusal_s=round(slowest_refusal, 3))
+    figures(
+        flavor,
+        f"restart {signum.name}",
+        sent=len(run.records),
+        accepted=len(accepted),
+        lost=len(lost),
+        sent_before_not_started=sum(not r.ok for r in before) - len([r for r in lost if r in before]),
+        exit_s=round(stopped, 2),
+        exit_code=code,
+        slowest_refusal_s=round(slowest_refusal, 3),
+    )
 
     assert not lost, f"{len(lost)} of {len(accepted)} accepted requests failed: {lost[:3]}\n{logs[-3000:]}"
     assert stopped < GRACEFUL + MARGIN, f"took {stopped:.1f} s to stop"
@@ -124,16 +137,14 @@ def newest_worker(container, known: set[int]) -> int | None:
 
 def test_killed_worker_is_replaced(probe_image, flavor, run_container, figures, long):
     container = run_container(probe_image, env={"WORKERS": "2"}).wait_ready()
-    background = Background(container.url, lambda: "/", concurrency=8, count=1_000_000,
-                            deadline=time.monotonic() + 120)
+    background = Background(container.url, lambda: "/", concurrency=8, count=1_000_000, deadline=time.monotonic() + 120)
     wait_for(lambda: background.ok() >= (20_000 if long else 500), 90, message="load before the kill")
     served = [r.pid for r in list(background.run.records) if r.pid]
     victim = max(set(served), key=served.count)
     known = set(served)
     killed = time.monotonic()
     container.exec("python", "-c", f"import os, signal; os.kill({victim}, signal.SIGKILL)")
-    replacement = wait_for(lambda: newest_worker(container, known), 10, interval=0.05,
-                           message="a new worker to serve")
+    replacement = wait_for(lambda: newest_worker(container, known), 10, interval=0.05, message="a new worker to serve")
     respawn = time.monotonic() - killed
     # The load goes on for a while with the new worker in place: nothing more may fail.
     calm_from = time.monotonic()
@@ -143,8 +154,14 @@ def test_killed_worker_is_replaced(probe_image, flavor, run_container, figures, 
     failed = [r for r in run.records if not r.ok]
     elsewhere = [r for r in failed if r.connection_pid not in (None, victim)]
     late = [r for r in failed if r.started > calm_from]
-    figures(flavor, "worker crash", sent=len(run.records), failed=len(failed), failed_elsewhere=len(elsewhere),
-            respawn_s=round(respawn, 2))
+    figures(
+        flavor,
+        "worker crash",
+        sent=len(run.records),
+        failed=len(failed),
+        failed_elsewhere=len(elsewhere),
+        respawn_s=round(respawn, 2),
+    )
 
     assert container.running()
     assert replacement != victim
@@ -220,8 +237,15 @@ def test_slow_clients_do_not_starve_others(probe_image, flavor, run_container, f
     cut, answers = asyncio.run(main())
     slowest = max(elapsed for elapsed, _ in answers)
     failed = [answer for answer in answers if answer[1] != "200"]
-    figures(flavor, "slow clients", slow_connections=200, slow_cut=sum(cut), normal=len(answers),
-            normal_failed=len(failed), slowest_s=round(slowest, 3))
+    figures(
+        flavor,
+        "slow clients",
+        slow_connections=200,
+        slow_cut=sum(cut),
+        normal=len(answers),
+        normal_failed=len(failed),
+        slowest_s=round(slowest, 3),
+    )
 
     assert not failed, failed[:3]
     assert slowest < 1, f"a normal request took {slowest:.2f} s"
@@ -234,8 +258,11 @@ def test_oversized_requests_are_refused(probe_image, flavor, run_container, figu
     cases = {
         "request_line": get("/?q=" + "a" * mib),
         "headers": get("/", extra="".join(f"X-Big-{n}: {'h' * 1000}\r\n" for n in range(mib // 1000))),
-        "body": (b"POST /body/ HTTP/1.1\r\nHost: probe\r\nContent-Type: application/octet-stream\r\n"
-                 + f"Content-Length: {10 * mib}\r\n\r\n".encode() + b"b" * (10 * mib)),
+        "body": (
+            b"POST /body/ HTTP/1.1\r\nHost: probe\r\nContent-Type: application/octet-stream\r\n"
+            + f"Content-Length: {10 * mib}\r\n\r\n".encode()
+            + b"b" * (10 * mib)
+        ),
     }
     outcomes = {name: send_raw(container, raw) for name, raw in cases.items()}
     outcomes["next"] = str(container.get("/")[0])
@@ -252,8 +279,7 @@ def test_memory_stays_flat(probe_image, flavor, run_container, figures, long):
     total = 100_000 if long else 10_000
 
     def drive(count: int) -> Run:
-        run = asyncio.run(load(container.url, lambda: "/", concurrency=8, count=count,
-                               deadline=time.monotonic() + 600))
+        run = asyncio.run(load(container.url, lambda: "/", concurrency=8, count=count, deadline=time.monotonic() + 600))
         assert not run.failed(), run.failed()[:3]
         return run
 
@@ -263,8 +289,14 @@ def test_memory_stays_flat(probe_image, flavor, run_container, figures, long):
     drive(total - 1_000)
     late = rss_kib(container, pid)
     growth = (late - early) / early * 100
-    figures(flavor, "memory", sent=total, rss_early_mib=round(early / 1024, 1), rss_late_mib=round(late / 1024, 1),
-            growth_pct=round(growth, 1))
+    figures(
+        flavor,
+        "memory",
+        sent=total,
+        rss_early_mib=round(early / 1024, 1),
+        rss_late_mib=round(late / 1024, 1),
+        growth_pct=round(growth, 1),
+    )
 
     assert growth <= 10, f"RSS grew from {early} to {late} KiB ({growth:.1f} %)"
 

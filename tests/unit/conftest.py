@@ -24,7 +24,7 @@ def fake_servers(tmp_path):
     bin_dir.mkdir()
     for name in ("granian", "hypercorn", "gunicorn"):
         script = bin_dir / name
-        script.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -c {shlex.quote(REPORT)} \"$@\"\n")
+        script.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -c {shlex.quote(REPORT)} "$@"\n')
         script.chmod(0o755)
     return bin_dir
 

@@ -26,10 +26,20 @@ def start_workers(tmp_path, count: int, **env: str) -> list[subprocess.Popen]:
     (tmp_path / "broken_app.py").write_text(FAILING)
     markers = tmp_path / "markers"
     markers.mkdir(exist_ok=True)
-    code = ("from django_asgi.boot import load_or_exit; "
-            f"load_or_exit('broken_app:application', markers={str(markers)!r})")
-    return [subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, env=child_env(**env),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(count)]
+    code = (
+        f"from django_asgi.boot import load_or_exit; load_or_exit('broken_app:application', markers={str(markers)!r})"
+    )
+    return [
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=tmp_path,
+            env=child_env(**env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(count)
+    ]
 
 
 def test_workers_of_one_start_report_once(tmp_path):

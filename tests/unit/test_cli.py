@@ -50,8 +50,14 @@ def test_no_arguments_serves(entrypoint):
 @needs_no_hooks
 def test_serving_adds_the_plan_environment(entrypoint):
     # The server loads the wrapper, which reads the app and trusted proxies from its environment.
-    result = entrypoint(env=dict(DJANGO_ASGI_SERVER="granian", WORKERS="1",
-                                 FORWARDED_ALLOW_IPS="10.0.0.0/8", DJANGO_ASGI_APP="django_asgi.asgi"))
+    result = entrypoint(
+        env=dict(
+            DJANGO_ASGI_SERVER="granian",
+            WORKERS="1",
+            FORWARDED_ALLOW_IPS="10.0.0.0/8",
+            DJANGO_ASGI_APP="django_asgi.asgi",
+        )
+    )
     assert result.returncode == 0, result
     started = json.loads(result.stdout)
     assert started["argv"][-1] == WRAPPER
@@ -63,18 +69,28 @@ def test_serving_adds_the_plan_environment(entrypoint):
 
 @needs_no_hooks
 def test_flags_are_appended_to_the_server_command(entrypoint):
-    result = entrypoint("--backlog", "10", "--http", "2",
-                        env=dict(DJANGO_ASGI_SERVER="granian", WORKERS="1"))
+    result = entrypoint("--backlog", "10", "--http", "2", env=dict(DJANGO_ASGI_SERVER="granian", WORKERS="1"))
     assert result.returncode == 0, result
-    assert json.loads(result.stdout)["argv"] == [*DEFAULT_ARGV["granian"][1:-1], "--backlog", "10", "--http", "2",
-                                                 WRAPPER]
+    assert json.loads(result.stdout)["argv"] == [
+        *DEFAULT_ARGV["granian"][1:-1],
+        "--backlog",
+        "10",
+        "--http",
+        "2",
+        WRAPPER,
+    ]
 
 
 def test_dry_run_with_flags(entrypoint):
     result = entrypoint("--dry-run", "--backlog", "10", env={"DJANGO_ASGI_SERVER": "granian", "WORKERS": "1"})
     assert result.returncode == 0, result
-    assert shlex.split(result.stdout) == [f"DJANGO_ASGI_APP={DEFAULT_APP}", *DEFAULT_ARGV["granian"][:-1],
-                                          "--backlog", "10", WRAPPER]
+    assert shlex.split(result.stdout) == [
+        f"DJANGO_ASGI_APP={DEFAULT_APP}",
+        *DEFAULT_ARGV["granian"][:-1],
+        "--backlog",
+        "10",
+        WRAPPER,
+    ]
     assert result.stderr == ""
 
 
@@ -85,11 +101,15 @@ def test_dry_run_only_as_first_argument(entrypoint):
 
 
 @pytest.mark.parametrize("server", SERVERS)
-@pytest.mark.parametrize("env", [
-    {"WORKERS": "1"},
-    {"WORKERS": "3", "HOST": "::", "FORWARDED_ALLOW_IPS": "*", "SERVER_ARGS": "--x 'a b'"},
-    {"WORKERS": "2", "RELOAD": "1", "DJANGO_ASGI_APP": "mysite.asgi", "ACCESS_LOG": "0"},
-], ids=["plain", "ipv6-proxies", "reload"])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"WORKERS": "1"},
+        {"WORKERS": "3", "HOST": "::", "FORWARDED_ALLOW_IPS": "*", "SERVER_ARGS": "--x 'a b'"},
+        {"WORKERS": "2", "RELOAD": "1", "DJANGO_ASGI_APP": "mysite.asgi", "ACCESS_LOG": "0"},
+    ],
+    ids=["plain", "ipv6-proxies", "reload"],
+)
 def test_dry_run_prints_the_plan(entrypoint, tmp_path, server, env):
     # The printed command, split like a shell would, is the environment additions then the argv of build().
     result = entrypoint("--dry-run", env={"DJANGO_ASGI_SERVER": server, **env})
@@ -106,9 +126,12 @@ def test_other_first_argument_is_executed_with_the_same_environment(entrypoint):
 
 def test_command_replaces_the_entrypoint(tmp_path):
     # exec, not a child: same pid (signals reach the command), and its exit status is the container's.
-    process = subprocess.Popen([sys.executable, "-m", "django_asgi", "python", "-c",
-                                "import os; print(os.getpid()); raise SystemExit(7)"],
-                               env=child_env(), cwd=tmp_path, stdout=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "django_asgi", "python", "-c", "import os; print(os.getpid()); raise SystemExit(7)"],
+        env=child_env(),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+    )
     out, _ = process.communicate(timeout=30)
     assert process.returncode == 7
     assert int(out) == process.pid
@@ -154,8 +177,10 @@ INVALID = [
     ({"RELOAD": "2"}, "RELOAD='2': expected one of 1/0, true/false, yes/no, on/off"),
     ({"DJANGO_MIGRATE": "y"}, "DJANGO_MIGRATE='y': expected one of 1/0"),
     ({"DJANGO_COLLECTSTATIC": "please"}, "DJANGO_COLLECTSTATIC='please': expected one of 1/0"),
-    ({"DJANGO_ASGI_APP": "my-site.asgi"}, "DJANGO_ASGI_APP='my-site.asgi': expected module.path:attribute, such as "
-                                          "mysite.asgi:application"),
+    (
+        {"DJANGO_ASGI_APP": "my-site.asgi"},
+        "DJANGO_ASGI_APP='my-site.asgi': expected module.path:attribute, such as mysite.asgi:application",
+    ),
     ({"DJANGO_ASGI_APP": "mysite.asgi:"}, "DJANGO_ASGI_APP='mysite.asgi:': expected module.path:attribute"),
     ({"DJANGO_ASGI_APP": "mysite/asgi.py"}, "DJANGO_ASGI_APP='mysite/asgi.py': expected module.path:attribute"),
     ({"DJANGO_ASGI_APP": "a:b:c"}, "DJANGO_ASGI_APP='a:b:c': expected module.path:attribute"),
@@ -166,19 +191,26 @@ INVALID = [
     ({"HOST": "0.0.0.0:8000"}, "HOST='0.0.0.0:8000': expected an IP address"),
     ({"HOST": "[::1"}, "HOST='[::1': expected an IP address"),
     ({"HOST": "010.0.0.1"}, "HOST='010.0.0.1': expected an IP address"),
-    ({"FORWARDED_ALLOW_IPS": "10.0.0.0/33"},
-     "FORWARDED_ALLOW_IPS='10.0.0.0/33': expected * or a comma-separated list of IP addresses or networks"),
+    (
+        {"FORWARDED_ALLOW_IPS": "10.0.0.0/33"},
+        "FORWARDED_ALLOW_IPS='10.0.0.0/33': expected * or a comma-separated list of IP addresses or networks",
+    ),
     ({"FORWARDED_ALLOW_IPS": "proxy.internal"}, "FORWARDED_ALLOW_IPS='proxy.internal': expected * or"),
     ({"FORWARDED_ALLOW_IPS": "*,10.0.0.1"}, "FORWARDED_ALLOW_IPS='*,10.0.0.1': expected * or"),
-    ({"SERVER_ARGS": "--name 'unbalanced"},
-     "SERVER_ARGS=\"--name 'unbalanced\": expected shell-quoted arguments (No closing quotation)"),
+    (
+        {"SERVER_ARGS": "--name 'unbalanced"},
+        'SERVER_ARGS="--name \'unbalanced": expected shell-quoted arguments (No closing quotation)',
+    ),
     ({"SERVER_ARGS": "--x \\"}, "SERVER_ARGS='--x \\\\': expected shell-quoted arguments (No escaped character)"),
     ({"DJANGO_ASGI_SERVER": "daphne", "MAX_REQUESTS": "100"}, "MAX_REQUESTS='100': daphne cannot recycle workers"),
     ({"DJANGO_ASGI_SERVER": "granian", "MAX_REQUESTS": "100"}, "MAX_REQUESTS='100': granian cannot recycle workers"),
     ({"DJANGO_ASGI_SERVER": "daphne", "KEEP_ALIVE": "10"}, "KEEP_ALIVE='10': daphne's keep-alive is fixed"),
     ({"DJANGO_ASGI_SERVER": "granian", "KEEP_ALIVE": "90"}, "KEEP_ALIVE='90': granian allows at most 60 seconds"),
-    ({"DJANGO_SETTINGS_MODULE": "settings"},
-     "DJANGO_SETTINGS_MODULE='settings': cannot derive the app from a top-level settings module; set DJANGO_ASGI_APP"),
+    (
+        {"DJANGO_SETTINGS_MODULE": "settings"},
+        "DJANGO_SETTINGS_MODULE='settings': cannot derive the app from a top-level settings module; "
+        "set DJANGO_ASGI_APP",
+    ),
     ({"DJANGO_SETTINGS_MODULE": "my-site.settings"}, "DJANGO_SETTINGS_MODULE='my-site.settings': expected"),
     # Several bad values: still one line, for the first one found.
     ({"PORT": "abc", "WORKERS": "x", "HOST": "nowhere"}, "WORKERS='x': expected"),
@@ -203,8 +235,9 @@ def test_invalid_configuration_with_dry_run(entrypoint):
 
 def test_missing_module(entrypoint):
     line = config_line(entrypoint(env={"DJANGO_ASGI_SERVER": "granian", "DJANGO_ASGI_APP": "nosuchmodule.asgi"}))
-    assert line.startswith("django-asgi: DJANGO_ASGI_APP='nosuchmodule.asgi:application': module nosuchmodule.asgi "
-                           "not found")
+    assert line.startswith(
+        "django-asgi: DJANGO_ASGI_APP='nosuchmodule.asgi:application': module nosuchmodule.asgi not found"
+    )
 
 
 def test_missing_module_is_not_checked_by_dry_run(entrypoint):
@@ -216,8 +249,9 @@ def test_missing_module_is_not_checked_by_dry_run(entrypoint):
 def test_missing_module_in_an_existing_package(entrypoint, tmp_path):
     (tmp_path / "mysite").mkdir()
     (tmp_path / "mysite" / "__init__.py").write_text("")
-    line = config_line(entrypoint(env={"DJANGO_ASGI_SERVER": "granian", "DJANGO_ASGI_APP": "mysite.asgi"},
-                                  cwd=tmp_path))
+    line = config_line(
+        entrypoint(env={"DJANGO_ASGI_SERVER": "granian", "DJANGO_ASGI_APP": "mysite.asgi"}, cwd=tmp_path)
+    )
     assert line.startswith("django-asgi: DJANGO_ASGI_APP='mysite.asgi:application': module mysite.asgi not found")
 
 
@@ -231,7 +265,14 @@ def test_main_module_name_through_the_console_script(tmp_path):
     script = Path(sys.executable).parent / "django-asgi"
     if not script.exists():
         pytest.skip("no django-asgi console script next to this interpreter")
-    completed = subprocess.run([str(script)], env=child_env(DJANGO_ASGI_SERVER="granian", DJANGO_ASGI_APP="__main__"),
-                               cwd=tmp_path, capture_output=True, text=True, timeout=30)
-    config_line(Result(completed.returncode, completed.stdout, completed.stderr),
-                "DJANGO_ASGI_APP='__main__:application'")
+    completed = subprocess.run(
+        [str(script)],
+        env=child_env(DJANGO_ASGI_SERVER="granian", DJANGO_ASGI_APP="__main__"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    config_line(
+        Result(completed.returncode, completed.stdout, completed.stderr), "DJANGO_ASGI_APP='__main__:application'"
+    )

@@ -28,11 +28,23 @@ CASES = [
     ("v2 whole", V2_SELF, {**V2, "kubepods/pod1/ctr/cpu.max": "400000 100000\n"}, 4),
     ("v2 other period", V2_SELF, {**V2, "kubepods/pod1/ctr/cpu.max": "300000 50000\n"}, 6),
     # The pod's limit sits on an ancestor of the container's own cgroup.
-    ("v2 ancestor", V2_SELF, {**V2, "kubepods/pod1/ctr/cpu.max": "max 100000\n",
-                              "kubepods/pod1/cpu.max": "200000 100000\n"}, 2),
-    ("v2 smallest of the chain", V2_SELF, {**V2, "kubepods/pod1/ctr/cpu.max": "300000 100000\n",
-                                           "kubepods/pod1/cpu.max": "500000 100000\n",
-                                           "kubepods/cpu.max": "200000 100000\n"}, 2),
+    (
+        "v2 ancestor",
+        V2_SELF,
+        {**V2, "kubepods/pod1/ctr/cpu.max": "max 100000\n", "kubepods/pod1/cpu.max": "200000 100000\n"},
+        2,
+    ),
+    (
+        "v2 smallest of the chain",
+        V2_SELF,
+        {
+            **V2,
+            "kubepods/pod1/ctr/cpu.max": "300000 100000\n",
+            "kubepods/pod1/cpu.max": "500000 100000\n",
+            "kubepods/cpu.max": "200000 100000\n",
+        },
+        2,
+    ),
     # Inside a cgroup namespace the container's cgroup is the mount's root and the path is "/".
     ("v2 namespace root", "0::/\n", {**V2, "cpu.max": "300000 100000\n"}, 3),
     # The path names a cgroup that is not mounted here: the mount's root is the container's.
@@ -41,19 +53,39 @@ CASES = [
     ("v2 garbage", V2_SELF, {**V2, "kubepods/pod1/ctr/cpu.max": "lots\n"}, 8),
     ("v2 zero quota", V2_SELF, {**V2, "kubepods/pod1/ctr/cpu.max": "0 100000\n"}, 8),
     # cgroup v1: cpu.cfs_quota_us -1 means no limit.
-    ("v1 unlimited", V1_SELF, {"cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "-1\n",
-                               "cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000\n"}, 8),
-    ("v1 two", V1_SELF, {"cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "200000\n",
-                         "cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000\n"}, 2),
-    ("v1 fractional", V1_SELF, {"cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "250000\n",
-                                "cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000\n"}, 3),
+    (
+        "v1 unlimited",
+        V1_SELF,
+        {"cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "-1\n", "cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000\n"},
+        8,
+    ),
+    (
+        "v1 two",
+        V1_SELF,
+        {"cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "200000\n", "cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000\n"},
+        2,
+    ),
+    (
+        "v1 fractional",
+        V1_SELF,
+        {"cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "250000\n", "cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000\n"},
+        3,
+    ),
     ("v1 period missing", V1_SELF, {"cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "300000\n"}, 3),
     # Docker without a cgroup namespace: the container's own cgroup is mounted at the controller root.
-    ("v1 controller root", V1_SELF, {"cpu,cpuacct/cpu.cfs_quota_us": "200000\n",
-                                     "cpu,cpuacct/cpu.cfs_period_us": "100000\n"}, 2),
+    (
+        "v1 controller root",
+        V1_SELF,
+        {"cpu,cpuacct/cpu.cfs_quota_us": "200000\n", "cpu,cpuacct/cpu.cfs_period_us": "100000\n"},
+        2,
+    ),
     # Controllers mounted separately (cpu and cpuacct directories), as on this kind of host.
-    ("v1 cpu directory", "2:cpuacct:/\n1:cpu:/job\n", {"cpu/job/cpu.cfs_quota_us": "100000\n",
-                                                        "cpu/job/cpu.cfs_period_us": "100000\n"}, 1),
+    (
+        "v1 cpu directory",
+        "2:cpuacct:/\n1:cpu:/job\n",
+        {"cpu/job/cpu.cfs_quota_us": "100000\n", "cpu/job/cpu.cfs_period_us": "100000\n"},
+        1,
+    ),
     ("v1 no files", V1_SELF, {}, 8),
 ]
 
@@ -75,15 +107,18 @@ def quota_of_four(tmp_path):
     return str(root), str(tmp_path / "self")
 
 
-@pytest.mark.parametrize("affinity, count, expected", [
-    (1, 8, 1),     # cpuset / affinity narrower than the quota
-    (2, 8, 2),
-    (8, 2, 2),     # fewer CPUs than everything else
-    (8, 8, 4),     # the quota is the smallest
-    (None, 1, 1),  # affinity read from this process, count still caps it
-    (0, 8, 4),     # no affinity information: ignored
-    (8, 0, 1),     # never less than one
-])
+@pytest.mark.parametrize(
+    "affinity, count, expected",
+    [
+        (1, 8, 1),  # cpuset / affinity narrower than the quota
+        (2, 8, 2),
+        (8, 2, 2),  # fewer CPUs than everything else
+        (8, 8, 4),  # the quota is the smallest
+        (None, 1, 1),  # affinity read from this process, count still caps it
+        (0, 8, 4),  # no affinity information: ignored
+        (8, 0, 1),  # never less than one
+    ],
+)
 def test_smallest_wins(quota_of_four, affinity, count, expected):
     root, self_cgroup = quota_of_four
     assert available_cpus(root, self_cgroup, affinity=affinity, count=count) == expected

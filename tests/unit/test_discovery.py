@@ -24,19 +24,22 @@ def resolve(app_dir, **env: str) -> str:
     return discovery.resolve(config.app, env, app_dir)
 
 
-@pytest.mark.parametrize("env, app", [
-    ({"DJANGO_ASGI_APP": "mysite.asgi:application"}, "mysite.asgi:application"),
-    ({"DJANGO_ASGI_APP": "mysite.asgi:app"}, "mysite.asgi:app"),
-    ({"DJANGO_ASGI_APP": "mysite.asgi"}, "mysite.asgi:application"),  # bare module
-    ({"DJANGO_ASGI_APP": "asgi"}, "asgi:application"),
-    ({"DJANGO_SETTINGS_MODULE": "mysite.settings"}, "mysite.asgi:application"),
-    ({"DJANGO_SETTINGS_MODULE": " mysite.settings "}, "mysite.asgi:application"),
-    ({"DJANGO_SETTINGS_MODULE": "config.settings.production"}, "config.settings.asgi:application"),
-    # The explicit variable wins over the settings module.
-    ({"DJANGO_ASGI_APP": "other.asgi", "DJANGO_SETTINGS_MODULE": "mysite.settings"}, "other.asgi:application"),
-    # Blank counts as unset.
-    ({"DJANGO_ASGI_APP": "  ", "DJANGO_SETTINGS_MODULE": "mysite.settings"}, "mysite.asgi:application"),
-])
+@pytest.mark.parametrize(
+    "env, app",
+    [
+        ({"DJANGO_ASGI_APP": "mysite.asgi:application"}, "mysite.asgi:application"),
+        ({"DJANGO_ASGI_APP": "mysite.asgi:app"}, "mysite.asgi:app"),
+        ({"DJANGO_ASGI_APP": "mysite.asgi"}, "mysite.asgi:application"),  # bare module
+        ({"DJANGO_ASGI_APP": "asgi"}, "asgi:application"),
+        ({"DJANGO_SETTINGS_MODULE": "mysite.settings"}, "mysite.asgi:application"),
+        ({"DJANGO_SETTINGS_MODULE": " mysite.settings "}, "mysite.asgi:application"),
+        ({"DJANGO_SETTINGS_MODULE": "config.settings.production"}, "config.settings.asgi:application"),
+        # The explicit variable wins over the settings module.
+        ({"DJANGO_ASGI_APP": "other.asgi", "DJANGO_SETTINGS_MODULE": "mysite.settings"}, "other.asgi:application"),
+        # Blank counts as unset.
+        ({"DJANGO_ASGI_APP": "  ", "DJANGO_SETTINGS_MODULE": "mysite.settings"}, "mysite.asgi:application"),
+    ],
+)
 def test_from_variables(tmp_path, env, app):
     make_project(tmp_path, "elsewhere")  # an asgi.py on disk must not win over the variables
     assert resolve(tmp_path, **env) == app
@@ -45,8 +48,10 @@ def test_from_variables(tmp_path, env, app):
 def test_top_level_settings_module_is_an_error(tmp_path):
     with pytest.raises(ConfigError) as caught:
         resolve(tmp_path, DJANGO_SETTINGS_MODULE="settings")
-    assert caught.value.line() == ("django-asgi: DJANGO_SETTINGS_MODULE='settings': cannot derive the app from a "
-                                   "top-level settings module; set DJANGO_ASGI_APP")
+    assert caught.value.line() == (
+        "django-asgi: DJANGO_SETTINGS_MODULE='settings': cannot derive the app from a "
+        "top-level settings module; set DJANGO_ASGI_APP"
+    )
 
 
 def test_single_asgi_py(tmp_path):
@@ -64,14 +69,18 @@ def test_several_asgi_py(tmp_path):
     make_project(tmp_path, "zeta", "alpha")
     with pytest.raises(ConfigError) as caught:
         resolve(tmp_path)
-    assert caught.value.line() == (f"django-asgi: DJANGO_ASGI_APP: not set and {tmp_path} holds several asgi.py "
-                                   "(alpha, zeta); set DJANGO_ASGI_APP")
+    assert caught.value.line() == (
+        f"django-asgi: DJANGO_ASGI_APP: not set and {tmp_path} holds several asgi.py (alpha, zeta); set DJANGO_ASGI_APP"
+    )
 
 
 def test_several_asgi_py_exit_2(entrypoint, tmp_path):
     make_project(tmp_path, "one", "two")
-    config_line(entrypoint("--dry-run", env={"DJANGO_ASGI_SERVER": "granian"}, cwd=tmp_path),
-                "DJANGO_ASGI_APP: not set", "several asgi.py (one, two)")
+    config_line(
+        entrypoint("--dry-run", env={"DJANGO_ASGI_SERVER": "granian"}, cwd=tmp_path),
+        "DJANGO_ASGI_APP: not set",
+        "several asgi.py (one, two)",
+    )
 
 
 def test_none_found_serves_the_default_app(tmp_path):
@@ -99,13 +108,16 @@ def test_finds_the_module_without_running_it(tmp_path):
     assert "boom" not in sys.modules and "boom.asgi" not in sys.modules
 
 
-@pytest.mark.parametrize("layout, app", [
-    ({"mysite/__init__.py": "", "mysite/asgi.py": ""}, "mysite.asgi:application"),
-    ({"asgi.py": ""}, "asgi:application"),
-    ({"ns/asgi.py": ""}, "ns.asgi:application"),  # namespace package, no __init__.py
-    ({"a/__init__.py": "", "a/b/__init__.py": "", "a/b/c.py": ""}, "a.b.c:app"),
-    ({"compiled/__init__.py": "", "compiled/asgi/__init__.py": ""}, "compiled.asgi:application"),
-])
+@pytest.mark.parametrize(
+    "layout, app",
+    [
+        ({"mysite/__init__.py": "", "mysite/asgi.py": ""}, "mysite.asgi:application"),
+        ({"asgi.py": ""}, "asgi:application"),
+        ({"ns/asgi.py": ""}, "ns.asgi:application"),  # namespace package, no __init__.py
+        ({"a/__init__.py": "", "a/b/__init__.py": "", "a/b/c.py": ""}, "a.b.c:app"),
+        ({"compiled/__init__.py": "", "compiled/asgi/__init__.py": ""}, "compiled.asgi:application"),
+    ],
+)
 def test_found_in_the_app_dir(tmp_path, layout, app):
     for name, text in layout.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -118,15 +130,21 @@ def test_found_on_the_python_path(tmp_path, app):
     discovery.check_importable(app, tmp_path)
 
 
-@pytest.mark.parametrize("layout, app, message", [
-    ({}, "nosuch.asgi:application", "module nosuch.asgi not found in {dir} or on the Python path"),
-    ({}, "nosuch:application", "module nosuch not found in {dir} or on the Python path"),
-    ({"mysite/__init__.py": ""}, "mysite.asgi:application", "module mysite.asgi not found"),
-    # A module is not a package: nothing can be below it.
-    ({"mysite.py": ""}, "mysite.asgi:application", "module mysite.asgi not found"),
-    ({}, "django_asgi.nosuch:application", "module django_asgi.nosuch not found (its package exists, "
-                                           "the module does not)"),
-])
+@pytest.mark.parametrize(
+    "layout, app, message",
+    [
+        ({}, "nosuch.asgi:application", "module nosuch.asgi not found in {dir} or on the Python path"),
+        ({}, "nosuch:application", "module nosuch not found in {dir} or on the Python path"),
+        ({"mysite/__init__.py": ""}, "mysite.asgi:application", "module mysite.asgi not found"),
+        # A module is not a package: nothing can be below it.
+        ({"mysite.py": ""}, "mysite.asgi:application", "module mysite.asgi not found"),
+        (
+            {},
+            "django_asgi.nosuch:application",
+            "module django_asgi.nosuch not found (its package exists, the module does not)",
+        ),
+    ],
+)
 def test_missing(tmp_path, layout, app, message):
     for name, text in layout.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)

@@ -51,8 +51,9 @@ def test_dispatch_when_nothing_listens(entrypoint):
     assert result.stdout.startswith("unhealthy: 127.0.0.1:")
 
 
-@pytest.mark.parametrize("status, healthy", [(200, True), (302, True), (400, True), (404, True),
-                                             (500, False), (503, False)])
+@pytest.mark.parametrize(
+    "status, healthy", [(200, True), (302, True), (400, True), (404, True), (500, False), (503, False)]
+)
 def test_status(http_server, status, healthy, capsys):
     # Below 500 counts: a 400 for a disallowed Host still shows a running server.
     http_server.status = status
@@ -94,9 +95,15 @@ def test_not_http_on_that_port(capsys):
     assert capsys.readouterr().out.startswith("unhealthy: 127.0.0.1:")
 
 
-@pytest.mark.parametrize("env, variable", [({"PORT": "abc"}, "PORT"), ({"HOST": "localhost"}, "HOST"),
-                                           ({"HEALTHCHECK_PATH": "healthz"}, "HEALTHCHECK_PATH"),
-                                           ({"HEALTHCHECK_PATH": "/a b"}, "HEALTHCHECK_PATH")])
+@pytest.mark.parametrize(
+    "env, variable",
+    [
+        ({"PORT": "abc"}, "PORT"),
+        ({"HOST": "localhost"}, "HOST"),
+        ({"HEALTHCHECK_PATH": "healthz"}, "HEALTHCHECK_PATH"),
+        ({"HEALTHCHECK_PATH": "/a b"}, "HEALTHCHECK_PATH"),
+    ],
+)
 def test_bad_configuration_is_unhealthy(env, variable, capsys):
     assert healthcheck.main(env) == 1
     (line,) = capsys.readouterr().out.splitlines()

@@ -20,11 +20,40 @@ from unit_support import SERVERS, run_entrypoint
 NAMES = [variable.name for variable in contract.VARIABLES] + ["DJANGO_SETTINGS_MODULE"]
 
 # Plain text finds the error paths; near-valid values make sure the Plan path is explored as well.
-NEAR_VALID = st.sampled_from([
-    "", " ", "0", "1", "2", "60", "61", "8000", "65535", "65536", "true", "off", "debug", "INFO", "::", "[::]",
-    "[::1]", "0.0.0.0", "::ffff:10.0.0.1", "fe80::1%eth0", "*", "10.0.0.0/8, ::1", "mysite.asgi", "a.b:c.d",
-    "mysite.settings", "settings", "--backlog 10", "'unbalanced", "/healthz", *SERVERS,
-])
+NEAR_VALID = st.sampled_from(
+    [
+        "",
+        " ",
+        "0",
+        "1",
+        "2",
+        "60",
+        "61",
+        "8000",
+        "65535",
+        "65536",
+        "true",
+        "off",
+        "debug",
+        "INFO",
+        "::",
+        "[::]",
+        "[::1]",
+        "0.0.0.0",
+        "::ffff:10.0.0.1",
+        "fe80::1%eth0",
+        "*",
+        "10.0.0.0/8, ::1",
+        "mysite.asgi",
+        "a.b:c.d",
+        "mysite.settings",
+        "settings",
+        "--backlog 10",
+        "'unbalanced",
+        "/healthz",
+        *SERVERS,
+    ]
+)
 ANY_TEXT = st.text()  # control characters and NUL included
 ENV_TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x00"))  # what an environment can hold
 VALUES = st.one_of(ANY_TEXT, NEAR_VALID, st.from_regex(r"\A\s*[0-9]{1,12}\s*\Z"))

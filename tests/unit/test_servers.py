@@ -42,7 +42,7 @@ def test_granian_always_has_asginl(build):
     # Without it granian speaks RSGI and Django cannot be served at all.
     for env in ({}, {"RELOAD": "1"}, {"WORKERS": "4"}, {"FORWARDED_ALLOW_IPS": "*"}, {"HOST": "::"}):
         argv = build("granian", **env)[2].argv
-        assert argv[argv.index("granian"):][1:3] == ["--interface", "asginl"], env
+        assert argv[argv.index("granian") :][1:3] == ["--interface", "asginl"], env
 
 
 # (server, variables, tokens in the default argv, what replaces them)
@@ -88,8 +88,12 @@ SWAPS = [
     ("granian", {"ACCESS_LOG": "yes"}, ["--access-log"], ["--access-log"]),
     # FORWARDED_ALLOW_IPS on uvicorn is gunicorn's own switch (the others: test_forwarded_allow_ips).
     ("uvicorn", {"FORWARDED_ALLOW_IPS": "*"}, ["--forwarded-allow-ips", ""], ["--forwarded-allow-ips", "*"]),
-    ("uvicorn", {"FORWARDED_ALLOW_IPS": "10.0.0.0/8, 192.168.1.1"}, ["--forwarded-allow-ips", ""],
-     ["--forwarded-allow-ips", "10.0.0.0/8,192.168.1.1/32"]),
+    (
+        "uvicorn",
+        {"FORWARDED_ALLOW_IPS": "10.0.0.0/8, 192.168.1.1"},
+        ["--forwarded-allow-ips", ""],
+        ["--forwarded-allow-ips", "10.0.0.0/8,192.168.1.1/32"],
+    ),
     # GRACEFUL_TIMEOUT
     ("daphne", {"GRACEFUL_TIMEOUT": "30"}, ["--graceful-timeout", "20"], ["--graceful-timeout", "30"]),
     ("hypercorn", {"GRACEFUL_TIMEOUT": "30"}, ["--graceful-timeout", "20"], ["--graceful-timeout", "30"]),
@@ -98,27 +102,52 @@ SWAPS = [
     # KEEP_ALIVE (refusals: test_refused); granian takes milliseconds.
     ("hypercorn", {"KEEP_ALIVE": "75"}, ["--keep-alive", "5"], ["--keep-alive", "75"]),
     ("uvicorn", {"KEEP_ALIVE": "75"}, ["--keep-alive", "5"], ["--keep-alive", "75"]),
-    ("granian", {"KEEP_ALIVE": "60"}, ["--http1-header-read-timeout", "5000"],
-     ["--http1-header-read-timeout", "60000"]),
+    (
+        "granian",
+        {"KEEP_ALIVE": "60"},
+        ["--http1-header-read-timeout", "5000"],
+        ["--http1-header-read-timeout", "60000"],
+    ),
     # MAX_REQUESTS on uvicorn, with jitter so the workers are not all replaced at once.
-    ("uvicorn", {"MAX_REQUESTS": "1000"}, ["--forwarded-allow-ips", ""],
-     ["--forwarded-allow-ips", "", "--max-requests", "1000", "--max-requests-jitter", "100"]),
-    ("uvicorn", {"MAX_REQUESTS": "5"}, ["--forwarded-allow-ips", ""],
-     ["--forwarded-allow-ips", "", "--max-requests", "5", "--max-requests-jitter", "1"]),
+    (
+        "uvicorn",
+        {"MAX_REQUESTS": "1000"},
+        ["--forwarded-allow-ips", ""],
+        ["--forwarded-allow-ips", "", "--max-requests", "1000", "--max-requests-jitter", "100"],
+    ),
+    (
+        "uvicorn",
+        {"MAX_REQUESTS": "5"},
+        ["--forwarded-allow-ips", ""],
+        ["--forwarded-allow-ips", "", "--max-requests", "5", "--max-requests-jitter", "1"],
+    ),
     # SERVER_ARGS, split like a shell, just before the app
-    ("daphne", {"SERVER_ARGS": "--proxy-headers-host X-Real-Host"}, [WRAPPER],
-     ["--proxy-headers-host", "X-Real-Host", WRAPPER]),
-    ("hypercorn", {"SERVER_ARGS": "--backlog 2048 --server-name 'a b'"}, [WRAPPER],
-     ["--backlog", "2048", "--server-name", "a b", WRAPPER]),
+    (
+        "daphne",
+        {"SERVER_ARGS": "--proxy-headers-host X-Real-Host"},
+        [WRAPPER],
+        ["--proxy-headers-host", "X-Real-Host", WRAPPER],
+    ),
+    (
+        "hypercorn",
+        {"SERVER_ARGS": "--backlog 2048 --server-name 'a b'"},
+        [WRAPPER],
+        ["--backlog", "2048", "--server-name", "a b", WRAPPER],
+    ),
     ("uvicorn", {"SERVER_ARGS": "--backlog 2048"}, [WRAPPER], ["--backlog", "2048", WRAPPER]),
-    ("granian", {"SERVER_ARGS": "--workers-lifetime 3600 --http 2"}, [WRAPPER],
-     ["--workers-lifetime", "3600", "--http", "2", WRAPPER]),
+    (
+        "granian",
+        {"SERVER_ARGS": "--workers-lifetime 3600 --http 2"},
+        [WRAPPER],
+        ["--workers-lifetime", "3600", "--http", "2", WRAPPER],
+    ),
     ("granian", {"SERVER_ARGS": "  "}, [WRAPPER], [WRAPPER]),
 ]
 
 
-@pytest.mark.parametrize("server, env, old, new", SWAPS,
-                         ids=[f"{row[0]}-{'-'.join(f'{k}={v}' for k, v in row[1].items())}" for row in SWAPS])
+@pytest.mark.parametrize(
+    "server, env, old, new", SWAPS, ids=[f"{row[0]}-{'-'.join(f'{k}={v}' for k, v in row[1].items())}" for row in SWAPS]
+)
 def test_variable(build, server, env, old, new):
     _, _, plan = build(server, **env)
     assert plan.argv == swap(DEFAULT_ARGV[server], old, new)
@@ -134,11 +163,14 @@ def test_extra_arguments_follow_server_args(build, server):
 
 
 @pytest.mark.parametrize("server", SERVERS)
-@pytest.mark.parametrize("raw, app", [
-    ("mysite.asgi:application", "mysite.asgi:application"),
-    ("mysite.asgi", "mysite.asgi:application"),  # a bare module means its "application"
-    (" config.asgi:app.wrapped ", "config.asgi:app.wrapped"),
-])
+@pytest.mark.parametrize(
+    "raw, app",
+    [
+        ("mysite.asgi:application", "mysite.asgi:application"),
+        ("mysite.asgi", "mysite.asgi:application"),  # a bare module means its "application"
+        (" config.asgi:app.wrapped ", "config.asgi:app.wrapped"),
+    ],
+)
 def test_django_asgi_app(build, server, raw, app):
     _, resolved, plan = build(server, DJANGO_ASGI_APP=raw)
     assert resolved == app
@@ -148,12 +180,15 @@ def test_django_asgi_app(build, server, raw, app):
 
 
 @pytest.mark.parametrize("server", ["daphne", "hypercorn", "granian"])
-@pytest.mark.parametrize("raw, normalised", [
-    ("*", "*"),
-    ("10.0.0.0/8", "10.0.0.0/8"),
-    (" 10.0.0.1 , fd00::/8 ,", "10.0.0.1/32,fd00::/8"),
-    ("192.168.1.7/24", "192.168.1.0/24"),  # host bits dropped, not an error
-])
+@pytest.mark.parametrize(
+    "raw, normalised",
+    [
+        ("*", "*"),
+        ("10.0.0.0/8", "10.0.0.0/8"),
+        (" 10.0.0.1 , fd00::/8 ,", "10.0.0.1/32,fd00::/8"),
+        ("192.168.1.7/24", "192.168.1.0/24"),  # host bits dropped, not an error
+    ],
+)
 def test_forwarded_allow_ips(build, server, raw, normalised):
     # Servers that cannot restrict which peers to trust: the wrapper does, from the normalised list.
     _, _, plan = build(server, DJANGO_ASGI_APP="mysite.asgi", FORWARDED_ALLOW_IPS=raw)
@@ -173,36 +208,69 @@ def supervise(workers: str, *rest: str) -> list[str]:
     return [PY, "-m", "django_asgi.supervise", "--workers", workers, "--graceful-timeout", "20", *rest]
 
 
-DAPHNE_CHILD = [PY, "-m", "django_asgi.daphne_runner", "--graceful-timeout", "20", "--log-level", "info",
-                "--endpoint", "systemd:domain=INET:index=0", "--access-log", "-", WRAPPER]
+DAPHNE_CHILD = [
+    PY,
+    "-m",
+    "django_asgi.daphne_runner",
+    "--graceful-timeout",
+    "20",
+    "--log-level",
+    "info",
+    "--endpoint",
+    "systemd:domain=INET:index=0",
+    "--access-log",
+    "-",
+    WRAPPER,
+]
 HYPERCORN_CHILD = [PY, "-m", "django_asgi.hypercorn_runner", "--bind", "fd://3", *DEFAULT_ARGV["hypercorn"][5:]]
 
 
-@pytest.mark.parametrize("env, expected", [
-    # daphne has no workers: several daphnes share the supervisor's socket.
-    ({"WORKERS": "1"}, DEFAULT_ARGV["daphne"]),
-    ({"WORKERS": "3"}, [*supervise("3", "--bind", "0.0.0.0:8000"), "--", *DAPHNE_CHILD]),
-    ({"WEB_CONCURRENCY": "2"}, [*supervise("2", "--bind", "0.0.0.0:8000"), "--", *DAPHNE_CHILD]),
-    ({"WORKERS": "2", "HOST": "::", "PORT": "9000"},
-     [*supervise("2", "--bind", "[::]:9000"), "--",
-      *swap(DAPHNE_CHILD, ["systemd:domain=INET:index=0"], ["systemd:domain=INET6:index=0"])]),
-    ({"RELOAD": "1"}, [*supervise("1", "--bind", "0.0.0.0:8000", "--reload", "restart"), "--", *DAPHNE_CHILD]),
-], ids=["1", "3", "web-concurrency", "ipv6", "reload"])
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        # daphne has no workers: several daphnes share the supervisor's socket.
+        ({"WORKERS": "1"}, DEFAULT_ARGV["daphne"]),
+        ({"WORKERS": "3"}, [*supervise("3", "--bind", "0.0.0.0:8000"), "--", *DAPHNE_CHILD]),
+        ({"WEB_CONCURRENCY": "2"}, [*supervise("2", "--bind", "0.0.0.0:8000"), "--", *DAPHNE_CHILD]),
+        (
+            {"WORKERS": "2", "HOST": "::", "PORT": "9000"},
+            [
+                *supervise("2", "--bind", "[::]:9000"),
+                "--",
+                *swap(DAPHNE_CHILD, ["systemd:domain=INET:index=0"], ["systemd:domain=INET6:index=0"]),
+            ],
+        ),
+        ({"RELOAD": "1"}, [*supervise("1", "--bind", "0.0.0.0:8000", "--reload", "restart"), "--", *DAPHNE_CHILD]),
+    ],
+    ids=["1", "3", "web-concurrency", "ipv6", "reload"],
+)
 def test_daphne_workers(build, env, expected):
     assert build("daphne", **env)[2].argv == expected
 
 
-@pytest.mark.parametrize("env, expected", [
-    # hypercorn's own multi-worker mode is unsafe: single-process hypercorns under the supervisor.
-    ({"WORKERS": "1"}, DEFAULT_ARGV["hypercorn"]),
-    ({"WORKERS": "4"}, [*supervise("4", "--bind", "0.0.0.0:8000"), "--", *HYPERCORN_CHILD]),
-    ({"WORKERS": "2", "HOST": "[::]"}, [*supervise("2", "--bind", "[::]:8000"), "--", *HYPERCORN_CHILD]),
-    # MAX_REQUESTS: the hypercorn exits after that many requests and the supervisor starts another.
-    ({"MAX_REQUESTS": "500"},
-     [*supervise("1", "--bind", "0.0.0.0:8000"), "--",
-      *swap(HYPERCORN_CHILD, [WRAPPER], ["--max-requests", "500", WRAPPER])]),
-    ({"RELOAD": "true"}, [*supervise("1", "--bind", "0.0.0.0:8000", "--reload", "restart"), "--", *HYPERCORN_CHILD]),
-], ids=["1", "4", "ipv6", "max-requests", "reload"])
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        # hypercorn's own multi-worker mode is unsafe: single-process hypercorns under the supervisor.
+        ({"WORKERS": "1"}, DEFAULT_ARGV["hypercorn"]),
+        ({"WORKERS": "4"}, [*supervise("4", "--bind", "0.0.0.0:8000"), "--", *HYPERCORN_CHILD]),
+        ({"WORKERS": "2", "HOST": "[::]"}, [*supervise("2", "--bind", "[::]:8000"), "--", *HYPERCORN_CHILD]),
+        # MAX_REQUESTS: the hypercorn exits after that many requests and the supervisor starts another.
+        (
+            {"MAX_REQUESTS": "500"},
+            [
+                *supervise("1", "--bind", "0.0.0.0:8000"),
+                "--",
+                *swap(HYPERCORN_CHILD, [WRAPPER], ["--max-requests", "500", WRAPPER]),
+            ],
+        ),
+        (
+            {"RELOAD": "true"},
+            [*supervise("1", "--bind", "0.0.0.0:8000", "--reload", "restart"), "--", *HYPERCORN_CHILD],
+        ),
+    ],
+    ids=["1", "4", "ipv6", "max-requests", "reload"],
+)
 def test_hypercorn_workers(build, env, expected):
     assert build("hypercorn", **env)[2].argv == expected
 
@@ -224,12 +292,15 @@ def test_unset_workers_uses_available_cpus(build, server, monkeypatch):
     assert plan.argv[plan.argv.index("--workers") + 1] == "6"
 
 
-@pytest.mark.parametrize("server, env, fragment", [
-    ("daphne", {"MAX_REQUESTS": "1000"}, "MAX_REQUESTS='1000': daphne cannot recycle workers"),
-    ("granian", {"MAX_REQUESTS": "1000"}, "MAX_REQUESTS='1000': granian cannot recycle workers"),
-    ("daphne", {"KEEP_ALIVE": "30"}, "KEEP_ALIVE='30': daphne's keep-alive is fixed"),
-    ("granian", {"KEEP_ALIVE": "61"}, "KEEP_ALIVE='61': granian allows at most 60 seconds"),
-])
+@pytest.mark.parametrize(
+    "server, env, fragment",
+    [
+        ("daphne", {"MAX_REQUESTS": "1000"}, "MAX_REQUESTS='1000': daphne cannot recycle workers"),
+        ("granian", {"MAX_REQUESTS": "1000"}, "MAX_REQUESTS='1000': granian cannot recycle workers"),
+        ("daphne", {"KEEP_ALIVE": "30"}, "KEEP_ALIVE='30': daphne's keep-alive is fixed"),
+        ("granian", {"KEEP_ALIVE": "61"}, "KEEP_ALIVE='61': granian allows at most 60 seconds"),
+    ],
+)
 def test_refused(build, server, env, fragment):
     # A variable a server cannot honour is an error, never silently ignored.
     with pytest.raises(ConfigError) as caught:
@@ -251,9 +322,20 @@ def test_variables_that_do_not_touch_the_command(build, server, name):
         assert (config.migrate, config.collectstatic) == (False, True)
 
 
-@pytest.mark.parametrize("raw, parsed", [("1", True), ("TRUE", True), (" yes ", True), ("on", True),
-                                         ("0", False), ("False", False), ("no", False), ("off", False),
-                                         ("", False)])
+@pytest.mark.parametrize(
+    "raw, parsed",
+    [
+        ("1", True),
+        ("TRUE", True),
+        (" yes ", True),
+        ("on", True),
+        ("0", False),
+        ("False", False),
+        ("no", False),
+        ("off", False),
+        ("", False),
+    ],
+)
 def test_booleans(build, raw, parsed):
     config, _, _ = build("granian", DJANGO_MIGRATE=raw, DJANGO_COLLECTSTATIC=raw)
     assert (config.migrate, config.collectstatic) == (parsed, parsed)

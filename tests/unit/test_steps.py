@@ -20,8 +20,10 @@ def hook(directory: Path, name: str, body: str, executable: bool = True) -> Path
     return path
 
 
-@pytest.mark.parametrize("migrate, collectstatic, variable", [
-    (True, False, "DJANGO_MIGRATE"), (False, True, "DJANGO_COLLECTSTATIC"), (True, True, "DJANGO_MIGRATE")])
+@pytest.mark.parametrize(
+    "migrate, collectstatic, variable",
+    [(True, False, "DJANGO_MIGRATE"), (False, True, "DJANGO_COLLECTSTATIC"), (True, True, "DJANGO_MIGRATE")],
+)
 def test_manage_py_is_required(tmp_path, migrate, collectstatic, variable):
     with pytest.raises(ConfigError) as caught:
         steps.startup_commands(migrate, collectstatic, tmp_path, tmp_path / "no-hooks")
@@ -48,15 +50,21 @@ def test_hooks_in_sorted_order(tmp_path, capsys):
     commands = steps.startup_commands(False, False, tmp_path / "app", hooks)
     assert commands == [[str(hooks / "10-first")], [str(hooks / "20-second.sh")], [str(hooks / "30-third.py")]]
     skipped = capsys.readouterr().err.splitlines()
-    assert skipped == [f"django-asgi: skipping {hooks / '15-not-executable.sh'}: not an executable file",
-                       f"django-asgi: skipping {hooks / '25-a-directory'}: not an executable file"]
+    assert skipped == [
+        f"django-asgi: skipping {hooks / '15-not-executable.sh'}: not an executable file",
+        f"django-asgi: skipping {hooks / '25-a-directory'}: not an executable file",
+    ]
 
     steps.run(commands, tmp_path / "app")
     # In order, each in the app directory.
-    assert log.read_text().splitlines() == [f"{name} {tmp_path / 'app'}"
-                                            for name in ("10-first", "20-second.sh", "30-third.py")]
+    assert log.read_text().splitlines() == [
+        f"{name} {tmp_path / 'app'}" for name in ("10-first", "20-second.sh", "30-third.py")
+    ]
     assert capsys.readouterr().err.splitlines() == [
-        "django-asgi: running 10-first", "django-asgi: running 20-second.sh", "django-asgi: running 30-third.py"]
+        "django-asgi: running 10-first",
+        "django-asgi: running 20-second.sh",
+        "django-asgi: running 30-third.py",
+    ]
 
 
 def test_failing_hook_stops_the_steps(tmp_path):
@@ -146,7 +154,8 @@ def test_migrate_without_manage_py_stops_startup(serve, capsys):
     hook(hooks, "10-never", "exit 0")
     assert run(DJANGO_MIGRATE="1") == 2
     assert capsys.readouterr().err.splitlines() == [
-        f"django-asgi: DJANGO_MIGRATE: is on but there is no manage.py in {Path.cwd()}"]
+        f"django-asgi: DJANGO_MIGRATE: is on but there is no manage.py in {Path.cwd()}"
+    ]
 
 
 @needs_no_hooks
@@ -161,4 +170,5 @@ def test_failing_migrate_in_a_subprocess(entrypoint, tmp_path):
     name = os.path.basename(sys.executable)
     assert result.stderr_lines == [
         f"django-asgi: running {name} manage.py migrate --noinput",
-        f"django-asgi: startup step '{name} manage.py migrate --noinput' failed with exit status 5"]
+        f"django-asgi: startup step '{name} manage.py migrate --noinput' failed with exit status 5",
+    ]

@@ -35,11 +35,23 @@ WORKER = textwrap.dedent("""
 class Supervisor:
     def __init__(self, tmp_path, *options: str, child: list[str] | None = None):
         self.dir = tmp_path
-        command = [sys.executable, "-m", "django_asgi.supervise", *options, "--",
-                   *(child or [sys.executable, "-c", WORKER, str(tmp_path)])]
+        command = [
+            sys.executable,
+            "-m",
+            "django_asgi.supervise",
+            *options,
+            "--",
+            *(child or [sys.executable, "-c", WORKER, str(tmp_path)]),
+        ]
         # Own session: the teardown can kill whatever is left, workers included, by this group's id.
-        self.process = subprocess.Popen(command, env=child_env(), cwd=tmp_path, start_new_session=True,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            command,
+            env=child_env(),
+            cwd=tmp_path,
+            start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
 
     def pids(self, prefix: str) -> set[int]:
         return {int(path.name.split("-")[1]) for path in self.dir.glob(f"{prefix}-*")}
@@ -108,8 +120,10 @@ def test_exited_worker_is_replaced(supervisor):
     first = wait_for(lambda: len(sup.running()) == 2 and sup.running(), message="two workers")
     victim = min(first)
     os.kill(victim, signal.SIGKILL)
-    now = wait_for(lambda: len(sup.running()) == 2 and victim not in sup.running() and sup.running(),
-                   message="a replacement worker")
+    now = wait_for(
+        lambda: len(sup.running()) == 2 and victim not in sup.running() and sup.running(),
+        message="a replacement worker",
+    )
     assert len(now - first) == 1 and victim not in now
     sup.process.send_signal(signal.SIGTERM)
     assert sup.wait() == 0
@@ -157,8 +171,9 @@ SOCKET_WORKER = textwrap.dedent("""
 
 
 def test_listening_socket_on_fd_3(supervisor, tmp_path):
-    sup = supervisor("--workers", "2", "--bind", "127.0.0.1:0",
-                     child=[sys.executable, "-c", SOCKET_WORKER, str(tmp_path)])
+    sup = supervisor(
+        "--workers", "2", "--bind", "127.0.0.1:0", child=[sys.executable, "-c", SOCKET_WORKER, str(tmp_path)]
+    )
     wait_for(lambda: len(list(tmp_path.glob("report-*"))) == 2, message="two reports")
     reports = [json.loads(path.read_text()) for path in tmp_path.glob("report-*")]
     for report in reports:
@@ -188,8 +203,9 @@ NO_SOCKET_WORKER = textwrap.dedent("""
 
 def test_no_socket_without_bind(supervisor, tmp_path):
     sup = supervisor("--workers", "1", child=[sys.executable, "-c", NO_SOCKET_WORKER, str(tmp_path)])
-    report = wait_for(lambda: (tmp_path / "report").exists() and json.loads((tmp_path / "report").read_text()),
-                      message="the report")
+    report = wait_for(
+        lambda: (tmp_path / "report").exists() and json.loads((tmp_path / "report").read_text()), message="the report"
+    )
     assert report == {"LISTEN_FDS": None, "fd3": False}
     sup.process.send_signal(signal.SIGTERM)
     assert sup.wait() == 0
@@ -224,10 +240,13 @@ def test_reload_restarts_workers_when_a_py_file_changes(supervisor, tmp_path):
 
 def test_workers_left_after_the_graceful_timeout_are_killed(supervisor, tmp_path):
     # The supervisor allows graceful timeout + 5 s, then SIGKILL; the run counts as failed.
-    stubborn = ("import os, signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-                "open(os.path.join(sys.argv[1], f'started-{os.getpid()}'), 'w').close(); time.sleep(60)")
-    sup = supervisor("--workers", "1", "--graceful-timeout", "0.1",
-                     child=[sys.executable, "-c", stubborn, str(tmp_path)])
+    stubborn = (
+        "import os, signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "open(os.path.join(sys.argv[1], f'started-{os.getpid()}'), 'w').close(); time.sleep(60)"
+    )
+    sup = supervisor(
+        "--workers", "1", "--graceful-timeout", "0.1", child=[sys.executable, "-c", stubborn, str(tmp_path)]
+    )
     (worker,) = wait_for(sup.running, message="a worker")
     sup.process.send_signal(signal.SIGTERM)
     assert sup.wait(timeout=15) == 1
@@ -238,7 +257,8 @@ def test_workers_left_after_the_graceful_timeout_are_killed(supervisor, tmp_path
 def test_reload_waits_for_a_fix_when_the_code_cannot_load(supervisor, tmp_path):
     # With --reload a broken edit must not end the container: the supervisor waits for the next change.
     (tmp_path / "state.py").write_text("broken\n")
-    child = textwrap.dedent(f"""
+    child = (
+        textwrap.dedent(f"""
         import os, sys
         here = sys.argv[1]
         boot_id = os.environ["DJANGO_ASGI_BOOT_ID"]
@@ -246,7 +266,9 @@ def test_reload_waits_for_a_fix_when_the_code_cannot_load(supervisor, tmp_path):
             open(os.path.join(here, f"failed-{{os.getpid()}}"), "w").write(boot_id)
             sys.exit({BOOT_ERROR})
         open(os.path.join(here, f"booted-{{os.getpid()}}"), "w").write(boot_id)
-    """) + WORKER
+    """)
+        + WORKER
+    )
     sup = supervisor("--workers", "2", "--reload", "restart", child=[sys.executable, "-c", child, str(tmp_path)])
     wait_for(lambda: sup.pids("failed"), message="a worker failing to load")
     assert sup.process.poll() is None

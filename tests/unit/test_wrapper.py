@@ -36,14 +36,23 @@ def test_lifespan_is_answered_without_the_app(spec):
     async def app(scope, receive, send):
         raise AssertionError("the inner app must not see lifespan")
 
-    sent = call(wrap(app, TrustedProxies(spec)), {"type": "lifespan", "asgi": {"version": "3.0"}},
-                [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent = call(
+        wrap(app, TrustedProxies(spec)),
+        {"type": "lifespan", "asgi": {"version": "3.0"}},
+        [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}],
+    )
     assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
 
 
 def http(client, *headers: tuple[bytes, bytes], kind="http", scheme="http"):
-    return {"type": kind, "scheme": scheme, "client": client, "server": ("10.9.9.9", 8000), "path": "/",
-            "headers": [(b"host", b"example.com"), *headers]}
+    return {
+        "type": kind,
+        "scheme": scheme,
+        "client": client,
+        "server": ("10.9.9.9", 8000),
+        "path": "/",
+        "headers": [(b"host", b"example.com"), *headers],
+    }
 
 
 XFF, XFP = b"x-forwarded-for", b"x-forwarded-proto"
@@ -70,8 +79,13 @@ CASES = [
     # A proxy that adds its own header line instead of appending (HAProxy's option forwardfor).
     ("10.0.0.0/8", ("10.0.0.1", 5000), [(XFF, b"6.6.6.6"), (XFF, b"1.2.3.4")], ("1.2.3.4", 0), "http"),
     # Header names are matched whatever their case.
-    ("10.0.0.0/8", ("10.0.0.1", 5000), [(b"X-Forwarded-For", b"1.2.3.4"), (b"X-Forwarded-Proto", b"HTTPS")],
-     ("1.2.3.4", 0), "https"),
+    (
+        "10.0.0.0/8",
+        ("10.0.0.1", 5000),
+        [(b"X-Forwarded-For", b"1.2.3.4"), (b"X-Forwarded-Proto", b"HTTPS")],
+        ("1.2.3.4", 0),
+        "https",
+    ),
     # Proto: the first value, and only http or https.
     ("10.0.0.0/8", ("10.0.0.1", 5000), [(XFP, b"https, http")], ("10.0.0.1", 5000), "https"),
     ("10.0.0.0/8", ("10.0.0.1", 5000), [(XFP, b"ftp")], ("10.0.0.1", 5000), "http"),
@@ -105,16 +119,23 @@ def test_no_client():
 def test_untrusted_scope_passes_unchanged():
     app, seen = recording_app()
     scope = http(("1.2.3.4", 1), (XFF, b"6.6.6.6"))
-    assert call(wrap(app, TrustedProxies("")), scope) == [{"type": "http.response.start", "status": 204,
-                                                           "headers": []}]
+    assert call(wrap(app, TrustedProxies("")), scope) == [{"type": "http.response.start", "status": 204, "headers": []}]
     assert seen == [scope]
 
 
-@pytest.mark.parametrize("spec, host, trusted", [
-    ("", "10.0.0.1", False), ("*", None, True), ("*", "anything", True), ("10.0.0.0/8", "not an ip", False),
-    ("10.0.0.0/8, 192.168.1.1", "192.168.1.1", True), ("10.0.0.0/8", "11.0.0.1", False),
-    ("::1", "::1", True), ("10.0.0.0/8", "::ffff:10.1.2.3", True),
-])
+@pytest.mark.parametrize(
+    "spec, host, trusted",
+    [
+        ("", "10.0.0.1", False),
+        ("*", None, True),
+        ("*", "anything", True),
+        ("10.0.0.0/8", "not an ip", False),
+        ("10.0.0.0/8, 192.168.1.1", "192.168.1.1", True),
+        ("10.0.0.0/8", "11.0.0.1", False),
+        ("::1", "::1", True),
+        ("10.0.0.0/8", "::ffff:10.1.2.3", True),
+    ],
+)
 def test_trusted_proxies(spec, host, trusted):
     proxies = TrustedProxies(spec)
     assert (host in proxies) is trusted

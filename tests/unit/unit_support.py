@@ -22,19 +22,89 @@ WRAPPER = "django_asgi.asgi:application"
 
 # The commands with no variable set but DJANGO_ASGI_SERVER, on a machine with one CPU.
 DEFAULT_ARGV = {
-    "daphne": [PY, "-m", "django_asgi.daphne_runner", "--graceful-timeout", "20", "--log-level", "info",
-               "--bind", "0.0.0.0", "--port", "8000", "--access-log", "-", WRAPPER],
-    "hypercorn": [PY, "-m", "django_asgi.hypercorn_runner", "--bind", "0.0.0.0:8000",
-                  "--worker-class", "uvloop", "--workers", "0", "--log-level", "info",
-                  "--error-logfile", "-", "--access-logfile", "-",
-                  "--graceful-timeout", "20", "--keep-alive", "5", WRAPPER],
-    "uvicorn": ["gunicorn", "--worker-class", "django_asgi.uvicorn_worker.UvicornWorker", "--bind", "0.0.0.0:8000",
-                "--workers", "1", "--log-level", "info", "--error-logfile", "-", "--access-logfile", "-",
-                "--graceful-timeout", "20", "--keep-alive", "5", "--forwarded-allow-ips", "",
-                "--worker-tmp-dir", "/dev/shm", "--no-control-socket", WRAPPER],
-    "granian": ["granian", "--interface", "asginl", "--host", "0.0.0.0", "--port", "8000", "--workers", "1",
-                "--log-level", "info", "--access-log", "--workers-kill-timeout", "20",
-                "--http1-header-read-timeout", "5000", "--respawn-failed-workers", WRAPPER],
+    "daphne": [
+        PY,
+        "-m",
+        "django_asgi.daphne_runner",
+        "--graceful-timeout",
+        "20",
+        "--log-level",
+        "info",
+        "--bind",
+        "0.0.0.0",
+        "--port",
+        "8000",
+        "--access-log",
+        "-",
+        WRAPPER,
+    ],
+    "hypercorn": [
+        PY,
+        "-m",
+        "django_asgi.hypercorn_runner",
+        "--bind",
+        "0.0.0.0:8000",
+        "--worker-class",
+        "uvloop",
+        "--workers",
+        "0",
+        "--log-level",
+        "info",
+        "--error-logfile",
+        "-",
+        "--access-logfile",
+        "-",
+        "--graceful-timeout",
+        "20",
+        "--keep-alive",
+        "5",
+        WRAPPER,
+    ],
+    "uvicorn": [
+        "gunicorn",
+        "--worker-class",
+        "django_asgi.uvicorn_worker.UvicornWorker",
+        "--bind",
+        "0.0.0.0:8000",
+        "--workers",
+        "1",
+        "--log-level",
+        "info",
+        "--error-logfile",
+        "-",
+        "--access-logfile",
+        "-",
+        "--graceful-timeout",
+        "20",
+        "--keep-alive",
+        "5",
+        "--forwarded-allow-ips",
+        "",
+        "--worker-tmp-dir",
+        "/dev/shm",
+        "--no-control-socket",
+        WRAPPER,
+    ],
+    "granian": [
+        "granian",
+        "--interface",
+        "asginl",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "8000",
+        "--workers",
+        "1",
+        "--log-level",
+        "info",
+        "--access-log",
+        "--workers-kill-timeout",
+        "20",
+        "--http1-header-read-timeout",
+        "5000",
+        "--respawn-failed-workers",
+        WRAPPER,
+    ],
 }
 # Every server loads the app through the wrapper (django_asgi.asgi), which reads DJANGO_ASGI_APP.
 DEFAULT_ENV = {server: {"DJANGO_ASGI_APP": DEFAULT_APP} for server in SERVERS}
@@ -46,10 +116,10 @@ needs_no_hooks = pytest.mark.skipif(steps.HOOKS_DIR.exists(), reason=f"{steps.HO
 
 def swap(argv: list[str], old: list[str], new: list[str]) -> list[str]:
     """argv with the one occurrence of the token run `old` replaced by `new`."""
-    starts = [i for i in range(len(argv) - len(old) + 1) if argv[i:i + len(old)] == old]
+    starts = [i for i in range(len(argv) - len(old) + 1) if argv[i : i + len(old)] == old]
     assert len(starts) == 1, f"{old} occurs {len(starts)} times in {argv}"
     i = starts[0]
-    return argv[:i] + new + argv[i + len(old):]
+    return argv[:i] + new + argv[i + len(old) :]
 
 
 def child_env(**variables: str) -> dict[str, str]:
@@ -68,14 +138,28 @@ class Result:
         return self.stderr.splitlines()
 
 
-def run_entrypoint(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-                   timeout: float = 30, command: list[str] | None = None) -> Result:
+def run_entrypoint(
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 30,
+    command: list[str] | None = None,
+) -> Result:
     """`python -m django_asgi ARGS` with exactly the given variables (plus PATH unless given)."""
-    completed = subprocess.run([*(command or [PY, "-m", "django_asgi"]), *args], env=child_env(**(env or {})),
-                               cwd=cwd, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    completed = subprocess.run(
+        [*(command or [PY, "-m", "django_asgi"]), *args],
+        env=child_env(**(env or {})),
+        cwd=cwd,
+        capture_output=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
     # backslashreplace: a failing test should show odd bytes, not raise UnicodeDecodeError.
-    return Result(completed.returncode, completed.stdout.decode("utf-8", "backslashreplace"),
-                  completed.stderr.decode("utf-8", "backslashreplace"))
+    return Result(
+        completed.returncode,
+        completed.stdout.decode("utf-8", "backslashreplace"),
+        completed.stderr.decode("utf-8", "backslashreplace"),
+    )
 
 
 def config_line(result: Result, *fragments: str) -> str:

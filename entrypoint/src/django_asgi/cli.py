@@ -1,10 +1,10 @@
 """Dispatch, docker-library style.
 
-  django-asgi                  serve
-  django-asgi --flag ...       serve, with the flags appended to the server command
-  django-asgi --dry-run [...]  print the server command and exit
-  django-asgi healthcheck      probe the local server (Docker HEALTHCHECK)
-  django-asgi CMD ARGS...      exec CMD with the same environment
+django-asgi                  serve
+django-asgi --flag ...       serve, with the flags appended to the server command
+django-asgi --dry-run [...]  print the server command and exit
+django-asgi healthcheck      probe the local server (Docker HEALTHCHECK)
+django-asgi CMD ARGS...      exec CMD with the same environment
 """
 
 import os
@@ -59,8 +59,10 @@ def serve(extra: list[str], env, app_dir: str | os.PathLike, dry_run: bool = Fal
 
 def _summary(config: settings.Config, app: str) -> str:
     bind = servers.host_port(config)
-    return (f"django-asgi: {config.server} ({', '.join(servers.versions(config.server))}) serving {app} on {bind} "
-            f"with {config.workers} worker{'s' if config.workers != 1 else ''}, python {sys.version.split()[0]}")
+    return (
+        f"django-asgi: {config.server} ({', '.join(servers.versions(config.server))}) serving {app} on {bind} "
+        f"with {config.workers} worker{'s' if config.workers != 1 else ''}, python {sys.version.split()[0]}"
+    )
 
 
 def _exec_command(args: list[str]) -> int:

@@ -10,8 +10,12 @@ import math
 import os
 
 
-def available_cpus(cgroup_root: str = "/sys/fs/cgroup", proc_cgroup: str = "/proc/self/cgroup",
-                   affinity: int | None = None, count: int | None = None) -> int:
+def available_cpus(
+    cgroup_root: str = "/sys/fs/cgroup",
+    proc_cgroup: str = "/proc/self/cgroup",
+    affinity: int | None = None,
+    count: int | None = None,
+) -> int:
     limits = [count if count is not None else os.cpu_count() or 1]
     if affinity is None and hasattr(os, "sched_getaffinity"):
         affinity = len(os.sched_getaffinity(0))

@@ -16,8 +16,13 @@ import signal
 import sys
 import time
 
-LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
-          "error": logging.ERROR, "critical": logging.CRITICAL}
+LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+}
 
 
 def main() -> None:
@@ -87,8 +92,11 @@ def drain(server, deadline: float) -> None:
         for protocol in server.connections:
             if hasattr(protocol, "channel"):  # HTTP; a WebSocket ends with its application
                 _last_on_connection(protocol)
-    busy = [details for details in server.connections.values()
-            if details.get("application_instance") is not None and not details["application_instance"].done()]
+    busy = [
+        details
+        for details in server.connections.values()
+        if details.get("application_instance") is not None and not details["application_instance"].done()
+    ]
     if busy and time.monotonic() < deadline:
         reactor.callLater(0.05, drain, server, deadline)
     else:

@@ -23,23 +23,33 @@ def resolve(app: str | None, env: Mapping[str, str], app_dir: str | os.PathLike)
     settings = env.get("DJANGO_SETTINGS_MODULE", "").strip()
     if settings:
         if ":" in settings or not values.is_dotted(settings):
-            raise ConfigError("DJANGO_SETTINGS_MODULE", settings,
-                              "expected a dotted module path, such as mysite.settings")
+            raise ConfigError(
+                "DJANGO_SETTINGS_MODULE", settings, "expected a dotted module path, such as mysite.settings"
+            )
         parts = settings.split(".")[:-1]
         if not parts:
-            raise ConfigError("DJANGO_SETTINGS_MODULE", settings,
-                              "cannot derive the app from a top-level settings module; set DJANGO_ASGI_APP")
+            raise ConfigError(
+                "DJANGO_SETTINGS_MODULE",
+                settings,
+                "cannot derive the app from a top-level settings module; set DJANGO_ASGI_APP",
+            )
         packages = [".".join(parts[:end]) for end in range(len(parts), 0, -1)]
         # Split settings (config.settings.production) keep asgi.py higher up (config/asgi.py).
         for package in packages:
             if os.path.isfile(os.path.join(app_dir, *package.split("."), "asgi.py")):
                 return f"{package}.asgi:application"
         return f"{packages[0]}.asgi:application"
-    found = sorted(name for name in _listdir(app_dir)
-                   if name.isidentifier() and os.path.isfile(os.path.join(app_dir, name, "asgi.py")))
+    found = sorted(
+        name
+        for name in _listdir(app_dir)
+        if name.isidentifier() and os.path.isfile(os.path.join(app_dir, name, "asgi.py"))
+    )
     if len(found) > 1:
-        raise ConfigError("DJANGO_ASGI_APP", None,
-                          f"not set and {app_dir} holds several asgi.py ({', '.join(found)}); set DJANGO_ASGI_APP")
+        raise ConfigError(
+            "DJANGO_ASGI_APP",
+            None,
+            f"not set and {app_dir} holds several asgi.py ({', '.join(found)}); set DJANGO_ASGI_APP",
+        )
     if found:
         return f"{found[0]}.asgi:application"
     return DEFAULT_APP

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 class Variable:
     __slots__ = ("default", "example", "fallback", "help", "name", "parse")
 
-    def __init__(self, name: str, default: str, example: str, help: str, parse: Callable[[str, str], Any],
-                 fallback: Any = None) -> None:
+    def __init__(
+        self, name: str, default: str, example: str, help: str, parse: Callable[[str, str], Any], fallback: Any = None
+    ) -> None:
         self.name = name
         self.default = default  # as the README shows it
         self.example = example
@@ -33,58 +34,110 @@ class Variable:
 
 VARIABLES: tuple[Variable, ...] = (
     Variable(
-        "DJANGO_ASGI_SERVER", "set by each image", "granian",
+        "DJANGO_ASGI_SERVER",
+        "set by each image",
+        "granian",
         "The server to run: daphne, hypercorn, uvicorn (gunicorn with uvicorn workers) or granian.",
         lambda n, r: values.choice(n, r, _servers()),
     ),
     Variable(
-        "DJANGO_ASGI_APP", "derived", "mysite.asgi:application",
+        "DJANGO_ASGI_APP",
+        "derived",
+        "mysite.asgi:application",
         "The ASGI application as module.path:attribute (attribute defaults to application). "
         "Unset: <package>.asgi:application for the nearest package of DJANGO_SETTINGS_MODULE holding an asgi.py, "
         "else the single */asgi.py "
         "in the working directory, else the built-in default app.",
         values.app_path,
     ),
-    Variable("HOST", "0.0.0.0", "::",
-             "Address to bind; :: listens on IPv6 and IPv4 (Fly.io's private network needs it).",
-             values.host, "0.0.0.0"),
+    Variable(
+        "HOST",
+        "0.0.0.0",
+        "::",
+        "Address to bind; :: listens on IPv6 and IPv4 (Fly.io's private network needs it).",
+        values.host,
+        "0.0.0.0",
+    ),
     Variable("PORT", "8000", "8080", "TCP port to listen on.", lambda n, r: values.integer(n, r, 1, 65535), 8000),
     Variable(
-        "WORKERS", "CPUs available", "4",
+        "WORKERS",
+        "CPUs available",
+        "4",
         "Worker processes. Unset: WEB_CONCURRENCY if set, else the CPUs this container may use "
         "(CFS quota, CPU affinity and CPU count, the smallest).",
         lambda n, r: values.integer(n, r, 1, 1024),
     ),
-    Variable("WEB_CONCURRENCY", "unset", "2",
-             "Worker processes when WORKERS is unset (the Heroku and Fly.io convention).",
-             lambda n, r: values.integer(n, r, 1, 1024)),
-    Variable("LOG_LEVEL", "info", "warning", "Server log level: debug, info, warning, error or critical.",
-             lambda n, r: values.choice(n, r, LOG_LEVELS), "info"),
+    Variable(
+        "WEB_CONCURRENCY",
+        "unset",
+        "2",
+        "Worker processes when WORKERS is unset (the Heroku and Fly.io convention).",
+        lambda n, r: values.integer(n, r, 1, 1024),
+    ),
+    Variable(
+        "LOG_LEVEL",
+        "info",
+        "warning",
+        "Server log level: debug, info, warning, error or critical.",
+        lambda n, r: values.choice(n, r, LOG_LEVELS),
+        "info",
+    ),
     Variable("ACCESS_LOG", "1", "0", "Log one line per request to stdout.", values.boolean, True),
     Variable(
-        "FORWARDED_ALLOW_IPS", "unset (trust no proxy)", "*",
+        "FORWARDED_ALLOW_IPS",
+        "unset (trust no proxy)",
+        "*",
         "Proxies whose X-Forwarded-For and X-Forwarded-Proto headers are trusted: * or a comma-separated "
         "list of addresses and networks.",
-        values.networks, (),
+        values.networks,
+        (),
     ),
-    Variable("GRACEFUL_TIMEOUT", "20", "30", "Seconds in-flight requests get to finish after SIGTERM or SIGINT.",
-             lambda n, r: values.integer(n, r, 1, 3600), 20),
-    Variable("KEEP_ALIVE", "5", "30",
-             "Seconds an idle keep-alive connection stays open (granian: at most 60; daphne: fixed, refused when set).",
-             lambda n, r: values.integer(n, r, 1, 3600), 5),
-    Variable("MAX_REQUESTS", "unset (never)", "10000",
-             "Replace a worker after this many requests (hypercorn, uvicorn); refused by servers that cannot.",
-             lambda n, r: values.integer(n, r, 1, 100_000_000)),
-    Variable("RELOAD", "0", "1", "Development: restart the server when a .py file under the working directory changes.",
-             values.boolean, False),
-    Variable("SERVER_ARGS", "empty", "--backlog 2048", "Extra server flags, split like a shell would.",
-             values.arguments, ()),
-    Variable("HEALTHCHECK_PATH", "/", "/healthz",
-             "Path that django-asgi healthcheck requests; any answer below 500 counts as healthy.",
-             values.url_path, "/"),
+    Variable(
+        "GRACEFUL_TIMEOUT",
+        "20",
+        "30",
+        "Seconds in-flight requests get to finish after SIGTERM or SIGINT.",
+        lambda n, r: values.integer(n, r, 1, 3600),
+        20,
+    ),
+    Variable(
+        "KEEP_ALIVE",
+        "5",
+        "30",
+        "Seconds an idle keep-alive connection stays open (granian: at most 60; daphne: fixed, refused when set).",
+        lambda n, r: values.integer(n, r, 1, 3600),
+        5,
+    ),
+    Variable(
+        "MAX_REQUESTS",
+        "unset (never)",
+        "10000",
+        "Replace a worker after this many requests (hypercorn, uvicorn); refused by servers that cannot.",
+        lambda n, r: values.integer(n, r, 1, 100_000_000),
+    ),
+    Variable(
+        "RELOAD",
+        "0",
+        "1",
+        "Development: restart the server when a .py file under the working directory changes.",
+        values.boolean,
+        False,
+    ),
+    Variable(
+        "SERVER_ARGS", "empty", "--backlog 2048", "Extra server flags, split like a shell would.", values.arguments, ()
+    ),
+    Variable(
+        "HEALTHCHECK_PATH",
+        "/",
+        "/healthz",
+        "Path that django-asgi healthcheck requests; any answer below 500 counts as healthy.",
+        values.url_path,
+        "/",
+    ),
     Variable("DJANGO_MIGRATE", "0", "1", "Run manage.py migrate --noinput before serving.", values.boolean, False),
-    Variable("DJANGO_COLLECTSTATIC", "0", "1", "Run manage.py collectstatic --noinput before serving.",
-             values.boolean, False),
+    Variable(
+        "DJANGO_COLLECTSTATIC", "0", "1", "Run manage.py collectstatic --noinput before serving.", values.boolean, False
+    ),
 )
 
 _BY_NAME = {variable.name: variable for variable in VARIABLES}

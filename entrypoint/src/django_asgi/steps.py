@@ -10,12 +10,15 @@ from django_asgi.errors import ConfigError, StepFailed
 HOOKS_DIR = Path("/docker-entrypoint.d")
 
 
-def startup_commands(migrate: bool, collectstatic: bool, app_dir: str | os.PathLike,
-                     hooks_dir: str | os.PathLike) -> list[list[str]]:
+def startup_commands(
+    migrate: bool, collectstatic: bool, app_dir: str | os.PathLike, hooks_dir: str | os.PathLike
+) -> list[list[str]]:
     app_dir, hooks_dir = Path(app_dir), Path(hooks_dir)
     commands = []
-    for wanted, name, command in ((migrate, "DJANGO_MIGRATE", "migrate"),
-                                  (collectstatic, "DJANGO_COLLECTSTATIC", "collectstatic")):
+    for wanted, name, command in (
+        (migrate, "DJANGO_MIGRATE", "migrate"),
+        (collectstatic, "DJANGO_COLLECTSTATIC", "collectstatic"),
+    ):
         if not wanted:
             continue
         if not (app_dir / "manage.py").is_file():

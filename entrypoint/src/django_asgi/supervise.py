@@ -68,8 +68,9 @@ def snapshot(root: Path) -> dict[str, int]:
 
 
 class Supervisor:
-    def __init__(self, command: list[str], workers: int, graceful_timeout: float, with_socket: bool,
-                 reload: str | None) -> None:
+    def __init__(
+        self, command: list[str], workers: int, graceful_timeout: float, with_socket: bool, reload: str | None
+    ) -> None:
         self.command = command
         self.workers = workers
         self.graceful_timeout = graceful_timeout

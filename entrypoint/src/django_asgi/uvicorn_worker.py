@@ -68,5 +68,7 @@ class HttpToolsProtocol(_HttpToolsProtocol):
 
 class UvicornWorker(_UvicornWorker):
     CONFIG_KWARGS: ClassVar[dict[str, Any]] = {
-        **_UvicornWorker.CONFIG_KWARGS, "lifespan": "off", "http": HttpToolsProtocol,
+        **_UvicornWorker.CONFIG_KWARGS,
+        "lifespan": "off",
+        "http": HttpToolsProtocol,
     }

@@ -25,8 +25,7 @@ def integer(name: str, raw: str, low: int, high: int) -> int:
     text = raw.strip()
     # int() would also take "1_000", "+5" and non-ASCII digits: be strict.
     # The length check first: int() raises ValueError past 4300 digits.
-    if (not re.fullmatch(r"[0-9]+", text) or len(text.lstrip("0")) > len(str(high))
-            or not low <= int(text) <= high):
+    if not re.fullmatch(r"[0-9]+", text) or len(text.lstrip("0")) > len(str(high)) or not low <= int(text) <= high:
         raise ConfigError(name, raw, f"expected a whole number from {low} to {high}")
     return int(text)
 

@@ -14,14 +14,15 @@ Including another URLconf
     1. Import the include() function: from django.urls import include, path
     2. Add a URL to urlpatterns:  path('blog/', include('blog.urls'))
 """
+
 from django.contrib import admin
 from django.urls import path
 
 from hello_django import views
 
 urlpatterns = [
-    path('', views.index),
-    path('api/', views.api),
-    path('slow/', views.slow),
-    path('admin/', admin.site.urls),
+    path("", views.index),
+    path("api/", views.api),
+    path("slow/", views.slow),
+    path("admin/", admin.site.urls),
 ]

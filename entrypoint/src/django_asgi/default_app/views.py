@@ -27,8 +27,12 @@ def versions() -> dict[str, str]:
 
     name = os.environ.get("DJANGO_ASGI_SERVER", "")
     found = servers.versions(name) if name in servers.names() else []
-    return {"server": name or "unknown", "server_version": ", ".join(found), "django": django.get_version(),
-            "python": platform.python_version()}
+    return {
+        "server": name or "unknown",
+        "server_version": ", ".join(found),
+        "django": django.get_version(),
+        "python": platform.python_version(),
+    }
 
 
 def index(request):

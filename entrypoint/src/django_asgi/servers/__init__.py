@@ -36,8 +36,9 @@ class Plan:
 
 def names() -> tuple[str, ...]:
     # A directory listing, not pkgutil: this runs at every container start.
-    return tuple(sorted(name[:-3] for name in os.listdir(__path__[0])
-                        if name.endswith(".py") and not name.startswith("_")))
+    return tuple(
+        sorted(name[:-3] for name in os.listdir(__path__[0]) if name.endswith(".py") and not name.startswith("_"))
+    )
 
 
 def load(name: str):
@@ -84,8 +85,15 @@ def served(config: Config, app: str, proxies: bool = True) -> tuple[str, dict[st
 
 def supervised(config: Config, child: list[str], *, workers: int, socket: bool, reload_signal: str = "") -> list[str]:
     """Run child under django_asgi.supervise (several processes, one socket, respawn, reload)."""
-    argv = [sys.executable, "-m", "django_asgi.supervise", "--workers", str(workers),
-            "--graceful-timeout", str(config.graceful_timeout)]
+    argv = [
+        sys.executable,
+        "-m",
+        "django_asgi.supervise",
+        "--workers",
+        str(workers),
+        "--graceful-timeout",
+        str(config.graceful_timeout),
+    ]
     if socket:
         argv += ["--bind", host_port(config)]
     if config.reload:

@@ -19,8 +19,15 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
     refuse(config, "KEEP_ALIVE", "daphne's keep-alive is fixed by Twisted; unset it")
     # daphne never sends lifespan; its --proxy-headers would trust every peer.
     target, env = served(config, app)
-    runner = [sys.executable, "-m", "django_asgi.daphne_runner",
-              "--graceful-timeout", str(config.graceful_timeout), "--log-level", config.log_level]
+    runner = [
+        sys.executable,
+        "-m",
+        "django_asgi.daphne_runner",
+        "--graceful-timeout",
+        str(config.graceful_timeout),
+        "--log-level",
+        config.log_level,
+    ]
     options = ["--access-log", "-" if config.access_log else "/dev/null", *config.server_args, *extra, target]
     if config.workers == 1 and not config.reload:
         return Plan([*runner, "--bind", config.host, "--port", str(config.port), *options], env)

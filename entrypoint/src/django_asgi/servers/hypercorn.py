@@ -20,13 +20,19 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
     # hypercorn has no switch to turn lifespan off: the wrapper answers it.
     target, env = served(config, app)
     options = [
-        "--worker-class", "uvloop",
-        "--workers", "0",  # serve in this process
-        "--log-level", config.log_level,
-        "--error-logfile", "-",
+        "--worker-class",
+        "uvloop",
+        "--workers",
+        "0",  # serve in this process
+        "--log-level",
+        config.log_level,
+        "--error-logfile",
+        "-",
         *(["--access-logfile", "-"] if config.access_log else []),
-        "--graceful-timeout", str(config.graceful_timeout),
-        "--keep-alive", str(config.keep_alive),
+        "--graceful-timeout",
+        str(config.graceful_timeout),
+        "--keep-alive",
+        str(config.keep_alive),
         *(["--max-requests", str(config.max_requests)] if config.max_requests else []),
         *config.server_args,
         *extra,

@@ -12,20 +12,37 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
     argv = [
         "gunicorn",
         # uvicorn-worker's UvicornWorker with lifespan off.
-        "--worker-class", "django_asgi.uvicorn_worker.UvicornWorker",
-        "--bind", host_port(config),
-        "--workers", str(config.workers),
-        "--log-level", config.log_level,
-        "--error-logfile", "-",
+        "--worker-class",
+        "django_asgi.uvicorn_worker.UvicornWorker",
+        "--bind",
+        host_port(config),
+        "--workers",
+        str(config.workers),
+        "--log-level",
+        config.log_level,
+        "--error-logfile",
+        "-",
         *(["--access-logfile", "-"] if config.access_log else []),
-        "--graceful-timeout", str(config.graceful_timeout),
-        "--keep-alive", str(config.keep_alive),
-        "--forwarded-allow-ips", ",".join(config.forwarded_allow_ips),
-        *(["--max-requests", str(config.max_requests),
-           # Spread the restarts so workers are not all replaced at once.
-           "--max-requests-jitter", str(max(1, config.max_requests // 10))] if config.max_requests else []),
+        "--graceful-timeout",
+        str(config.graceful_timeout),
+        "--keep-alive",
+        str(config.keep_alive),
+        "--forwarded-allow-ips",
+        ",".join(config.forwarded_allow_ips),
+        *(
+            [
+                "--max-requests",
+                str(config.max_requests),
+                # Spread the restarts so workers are not all replaced at once.
+                "--max-requests-jitter",
+                str(max(1, config.max_requests // 10)),
+            ]
+            if config.max_requests
+            else []
+        ),
         # Heartbeat files on tmpfs: works with a read-only root and any uid.
-        "--worker-tmp-dir", "/dev/shm",
+        "--worker-tmp-dir",
+        "/dev/shm",
         # gunicorn 27 otherwise creates a control socket under $HOME.
         "--no-control-socket",
         *config.server_args,
