@@ -208,20 +208,8 @@ def supervise(workers: str, *rest: str) -> list[str]:
     return [PY, "-m", "django_asgi.supervise", "--workers", workers, "--graceful-timeout", "20", *rest]
 
 
-DAPHNE_CHILD = [
-    PY,
-    "-m",
-    "django_asgi.daphne_runner",
-    "--graceful-timeout",
-    "20",
-    "--log-level",
-    "info",
-    "--endpoint",
-    "systemd:domain=INET:index=0",
-    "--access-log",
-    "-",
-    WRAPPER,
-]
+DAPHNE_CHILD = [PY, "-m", "django_asgi.daphne_runner", "--graceful-timeout", "20", "--log-level", "info",
+                "--endpoint", "systemd:domain=INET:index=0", "--access-log", "-", WRAPPER]  # fmt: skip
 HYPERCORN_CHILD = [PY, "-m", "django_asgi.hypercorn_runner", "--bind", "fd://3", *DEFAULT_ARGV["hypercorn"][5:]]
 
 

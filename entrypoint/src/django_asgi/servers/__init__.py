@@ -83,6 +83,19 @@ def served(config: Config, app: str, proxies: bool = True) -> tuple[str, dict[st
     return WRAPPER_APP, env
 
 
+def gunicorn_style(config: Config) -> list[str]:
+    """The flags gunicorn and hypercorn spell alike (hypercorn's command line follows gunicorn's)."""
+    # fmt: off
+    return [
+        "--log-level", config.log_level,
+        "--error-logfile", "-",
+        *(["--access-logfile", "-"] if config.access_log else []),
+        "--graceful-timeout", str(config.graceful_timeout),
+        "--keep-alive", str(config.keep_alive),
+    ]
+    # fmt: on
+
+
 def supervised(config: Config, child: list[str], *, workers: int, socket: bool, reload_signal: str = "") -> list[str]:
     """Run child under django_asgi.supervise (several processes, one socket, respawn, reload)."""
     argv = [

@@ -16,32 +16,27 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
     if config.keep_alive > 60:
         refuse(config, "KEEP_ALIVE", "granian allows at most 60 seconds")
     target, env = served(config, app)
+    # fmt: off
     argv = [
         "granian",
         # asginl: ASGI without lifespan, which Django does not implement (the default is RSGI).
-        "--interface",
-        "asginl",
-        "--host",
-        config.host,
-        "--port",
-        str(config.port),
-        "--workers",
-        str(config.workers),
-        "--log-level",
-        config.log_level,
+        "--interface", "asginl",
+        "--host", config.host,
+        "--port", str(config.port),
+        "--workers", str(config.workers),
+        "--log-level", config.log_level,
         "--access-log" if config.access_log else "--no-access-log",
         # granian's default waits for ever for workers that do not stop.
-        "--workers-kill-timeout",
-        str(config.graceful_timeout),
+        "--workers-kill-timeout", str(config.graceful_timeout),
         # Bounds both idle keep-alive connections and clients that trickle headers.
-        "--http1-header-read-timeout",
-        str(min(config.keep_alive, 60) * 1000),
+        "--http1-header-read-timeout", str(min(config.keep_alive, 60) * 1000),
         # By default a worker that dies takes the whole server down.
         "--respawn-failed-workers",
         *config.server_args,
         *extra,
         target,
     ]
+    # fmt: on
     if config.reload:
         argv = supervised(config, argv, workers=1, socket=False, reload_signal="HUP")
     return Plan(argv, env)

@@ -10,7 +10,7 @@ requests when it stops.
 
 import sys
 
-from django_asgi.servers import Plan, host_port, served, supervised
+from django_asgi.servers import Plan, gunicorn_style, host_port, served, supervised
 from django_asgi.settings import Config
 
 DISTRIBUTIONS = ("hypercorn",)
@@ -19,25 +19,17 @@ DISTRIBUTIONS = ("hypercorn",)
 def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
     # hypercorn has no switch to turn lifespan off: the wrapper answers it.
     target, env = served(config, app)
+    # fmt: off
     options = [
-        "--worker-class",
-        "uvloop",
-        "--workers",
-        "0",  # serve in this process
-        "--log-level",
-        config.log_level,
-        "--error-logfile",
-        "-",
-        *(["--access-logfile", "-"] if config.access_log else []),
-        "--graceful-timeout",
-        str(config.graceful_timeout),
-        "--keep-alive",
-        str(config.keep_alive),
+        "--worker-class", "uvloop",
+        "--workers", "0",  # serve in this process
+        *gunicorn_style(config),
         *(["--max-requests", str(config.max_requests)] if config.max_requests else []),
         *config.server_args,
         *extra,
         target,
     ]
+    # fmt: on
     hypercorn = [sys.executable, "-m", "django_asgi.hypercorn_runner"]
     if config.workers == 1 and not config.max_requests and not config.reload:
         return Plan([*hypercorn, "--bind", host_port(config), *options], env)

@@ -1,6 +1,6 @@
 """uvicorn: gunicorn managing uvicorn workers (uvloop, httptools, websockets)."""
 
-from django_asgi.servers import Plan, host_port, served, supervised
+from django_asgi.servers import Plan, gunicorn_style, host_port, served, supervised
 from django_asgi.settings import Config
 
 DISTRIBUTIONS = ("uvicorn", "gunicorn")
@@ -9,46 +9,27 @@ DISTRIBUTIONS = ("uvicorn", "gunicorn")
 def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
     # gunicorn applies FORWARDED_ALLOW_IPS itself (--forwarded-allow-ips).
     target, env = served(config, app, proxies=False)
+    # fmt: off
     argv = [
         "gunicorn",
         # uvicorn-worker's UvicornWorker with lifespan off.
-        "--worker-class",
-        "django_asgi.uvicorn_worker.UvicornWorker",
-        "--bind",
-        host_port(config),
-        "--workers",
-        str(config.workers),
-        "--log-level",
-        config.log_level,
-        "--error-logfile",
-        "-",
-        *(["--access-logfile", "-"] if config.access_log else []),
-        "--graceful-timeout",
-        str(config.graceful_timeout),
-        "--keep-alive",
-        str(config.keep_alive),
-        "--forwarded-allow-ips",
-        ",".join(config.forwarded_allow_ips),
-        *(
-            [
-                "--max-requests",
-                str(config.max_requests),
-                # Spread the restarts so workers are not all replaced at once.
-                "--max-requests-jitter",
-                str(max(1, config.max_requests // 10)),
-            ]
-            if config.max_requests
-            else []
-        ),
+        "--worker-class", "django_asgi.uvicorn_worker.UvicornWorker",
+        "--bind", host_port(config),
+        "--workers", str(config.workers),
+        *gunicorn_style(config),
+        "--forwarded-allow-ips", ",".join(config.forwarded_allow_ips),
+        *(["--max-requests", str(config.max_requests),
+           # Spread the restarts so workers are not all replaced at once.
+           "--max-requests-jitter", str(max(1, config.max_requests // 10))] if config.max_requests else []),
         # Heartbeat files on tmpfs: works with a read-only root and any uid.
-        "--worker-tmp-dir",
-        "/dev/shm",
+        "--worker-tmp-dir", "/dev/shm",
         # gunicorn 27 otherwise creates a control socket under $HOME.
         "--no-control-socket",
         *config.server_args,
         *extra,
         target,
     ]
+    # fmt: on
     if config.reload:
         # gunicorn's --reload does not work with uvicorn workers; HUP starts fresh ones.
         argv = supervised(config, argv, workers=1, socket=False, reload_signal="HUP")
