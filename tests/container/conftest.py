@@ -63,12 +63,12 @@ class Container:
     def running(self) -> bool:
         return self.inspect()["State"]["Running"]
 
-    def wait_ready(self, path: str = "/", timeout: float = 30) -> "Container":
+    def wait_ready(self, path: str = "/", timeout: float = 30, headers: dict | None = None) -> "Container":
         def ready():
             if not self.running():
                 pytest.fail(f"container exited before serving:\n{self.logs()}")
             try:
-                return self.get(path, timeout=2)[0] == 200
+                return self.get(path, timeout=2, headers=headers)[0] == 200
             except (OSError, urllib.error.URLError):
                 return False
 

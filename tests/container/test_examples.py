@@ -1,0 +1,49 @@
+"""The examples' deployment files agree with the image they deploy."""
+
+import shlex
+import tomllib
+
+import pytest
+
+from django_asgi.settings import VARIABLES
+
+from conftest import ROOT, docker
+
+FLY = tomllib.loads((ROOT / "examples" / "hello_django" / "fly.toml").read_text())
+DEFAULTS = {variable.name: variable.default for variable in VARIABLES}
+SUPERVISOR_MARGIN = 5  # seconds past GRACEFUL_TIMEOUT before workers are killed
+
+
+def setting(name: str) -> str:
+    return FLY.get("env", {}).get(name, DEFAULTS[name])
+
+
+@pytest.mark.parametrize("flavor", ["granian"])  # the example's default base
+def test_fly_toml_matches_the_image(example_image, run_container):
+    config = docker("image", "inspect", "-f", "{{json .Config}}", example_image).stdout
+    service = FLY["http_service"]
+    port = service["internal_port"]
+    assert f'"{port}/tcp"' in config and str(port) == setting("PORT")
+    # The image drains on SIGTERM, and on SIGINT (Fly's default), which dumb-init turns into SIGTERM.
+    assert FLY["kill_signal"] in ("SIGTERM", "SIGINT")
+    assert '"--rewrite","2:15"' in config.replace(" ", "")
+    assert FLY["kill_timeout"] >= int(setting("GRACEFUL_TIMEOUT")) + SUPERVISOR_MARGIN
+
+    # The health check and the release command work against the image as configured.
+    env = dict(FLY["env"])
+    (check,) = service["checks"]
+    assert check["path"] == setting("HEALTHCHECK_PATH")
+    # Served as Fly's check asks for it (its Host header among ALLOWED_HOSTS).
+    run_container(example_image, env=env).wait_ready(check["path"], headers=check.get("headers"))
+    env_args = [item for key, value in env.items() for item in ("-e", f"{key}={value}")]
+    release = docker(
+        "run",
+        "--rm",
+        *env_args,
+        example_image,
+        *shlex.split(FLY["deploy"]["release_command"]),
+        check=False,
+        timeout=300,
+    )
+    assert release.returncode == 0, release.stderr
+    assert "Applying" in release.stdout
