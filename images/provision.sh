@@ -64,29 +64,38 @@ da_stop_engine() {
     DJANGO_ASGI_DOCKERD_PID=
 }
 
-# Debian 12 has no buildx package; Debian 13's is one static binary.
-da_provision_buildx() {
-    docker buildx version >/dev/null 2>&1 && return 0
-    _da_can_install || _da_die "docker buildx is missing: install the buildx plugin and run again" || return 1
-    local mirror tmp
+# A Docker CLI plugin from Debian 13's package of it (one static binary), for
+# Debian 12, which has no buildx and only the old Python docker-compose.
+_da_trixie_plugin() {
+    local package=$1 plugin=$2 mirror tmp
+    _da_can_install || _da_die "docker $plugin is missing: install Docker's $plugin plugin and run again" || return 1
     mirror=$(_da_debian_mirror) || _da_die "no Debian mirror found in the apt sources" || return 1
     tmp=$(mktemp -d)
     mkdir -p "$tmp/lists/partial" "$tmp/archives/partial"
     printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s trixie main\n' "$mirror" >"$tmp/sources.list"
     local opts=(-o "Dir::Etc::SourceList=$tmp/sources.list" -o Dir::Etc::SourceParts=/dev/null
         -o "Dir::State::Lists=$tmp/lists" -o "Dir::Cache::Archives=$tmp/archives" -o APT::Get::List-Cleanup=0)
-    _da_say "installing the buildx plugin from Debian 13's docker-buildx package"
+    _da_say "installing the $plugin plugin from Debian 13's $package package"
     if ! { apt-get "${opts[@]}" update -qq >&2 &&
-        (cd "$tmp" && apt-get "${opts[@]}" download docker-buildx >&2) &&
-        dpkg-deb -x "$tmp"/docker-buildx_*.deb "$tmp/root"; }; then
+        (cd "$tmp" && apt-get "${opts[@]}" download "$package" >&2) &&
+        dpkg-deb -x "$tmp/${package}"_*.deb "$tmp/root"; }; then
         rm -rf "$tmp"
-        _da_die "could not fetch docker-buildx"
+        _da_die "could not fetch $package"
         return 1
     fi
     mkdir -p "$HOME/.docker/cli-plugins"
-    install -m 0755 "$tmp/root/usr/libexec/docker/cli-plugins/docker-buildx" "$HOME/.docker/cli-plugins/docker-buildx"
+    install -m 0755 "$tmp/root/usr/libexec/docker/cli-plugins/docker-$plugin" "$HOME/.docker/cli-plugins/docker-$plugin"
     rm -rf "$tmp"
-    docker buildx version >&2
+    docker "$plugin" version >&2
+}
+
+da_provision_buildx() {
+    docker buildx version >/dev/null 2>&1 || _da_trixie_plugin docker-buildx buildx
+}
+
+# Only the tests of the Compose example need it.
+da_provision_compose() {
+    docker compose version >/dev/null 2>&1 || _da_trixie_plugin docker-compose compose
 }
 
 # The official base when it can be had; otherwise one built from Debian packages.
