@@ -1,13 +1,16 @@
 """The examples' deployment files agree with the image they deploy."""
 
+import asyncio
+import json
 import shlex
 import tomllib
 
 import pytest
+import websockets
 
 from django_asgi.settings import VARIABLES
 
-from conftest import ROOT, docker
+from conftest import ROOT, build_on, docker
 
 FLY = tomllib.loads((ROOT / "examples" / "hello_django" / "fly.toml").read_text())
 DEFAULTS = {variable.name: variable.default for variable in VARIABLES}
@@ -47,3 +50,29 @@ def test_fly_toml_matches_the_image(example_image, run_container):
     )
     assert release.returncode == 0, release.stderr
     assert "Applying" in release.stdout
+
+
+@pytest.fixture
+def channels_image(flavor) -> str:
+    return build_on(flavor, ROOT / "examples" / "channels_chat", "django-asgi-channels")
+
+
+def test_channels_room_reaches_everyone(channels_image, run_container):
+    # One worker: the in-memory channel layer reaches consumers of the same process only.
+    container = run_container(channels_image, env={"WORKERS": "1"}).wait_ready()
+    room = container.url.replace("http", "ws") + "/ws/lobby/"
+
+    async def chat():
+        async with (
+            websockets.connect(room, origin="http://localhost", open_timeout=15) as alice,
+            websockets.connect(room, origin="http://localhost", open_timeout=15) as bob,
+        ):
+            await alice.send("hello, room")
+            heard = [await asyncio.wait_for(peer.recv(), 10) for peer in (alice, bob)]
+        # A page from another site is refused (AllowedHostsOriginValidator).
+        with pytest.raises(websockets.InvalidStatus):
+            async with websockets.connect(room, origin="http://evil.example", open_timeout=15):
+                pass
+        return heard
+
+    assert [json.loads(message) for message in asyncio.run(chat())] == [{"message": "hello, room"}] * 2
