@@ -2,11 +2,14 @@
 
 import asyncio
 import json
+import math
+import os
 import shlex
 import tomllib
 
 import pytest
 import websockets
+import yaml
 
 from django_asgi.settings import VARIABLES
 
@@ -76,3 +79,35 @@ def test_channels_room_reaches_everyone(channels_image, run_container):
         return heard
 
     assert [json.loads(message) for message in asyncio.run(chat())] == [{"message": "hello, room"}] * 2
+
+
+@pytest.mark.parametrize("flavor", ["granian"])  # the example's default base
+def test_kubernetes_example_matches_the_image(example_image, run_container):
+    documents = list(yaml.safe_load_all((ROOT / "examples" / "kubernetes" / "hello-django.yaml").read_text()))
+    pod = next(d for d in documents if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+    (web,) = pod["containers"]
+    env = {item["name"]: item["value"] for item in web["env"]}
+    config = docker("image", "inspect", "-f", "{{json .Config}}", example_image).stdout
+    (port,) = web["ports"]
+    assert f'"{port["containerPort"]}/tcp"' in config and str(port["containerPort"]) == DEFAULTS["PORT"]
+    # The pod may take preStop, then the graceful drain, then the supervisor's margin.
+    pre_stop = web["lifecycle"]["preStop"]["exec"]["command"]
+    assert pre_stop[0] == "sleep"
+    graceful = int(env.get("GRACEFUL_TIMEOUT", DEFAULTS["GRACEFUL_TIMEOUT"]))
+    assert pod["terminationGracePeriodSeconds"] >= int(pre_stop[1]) + graceful + SUPERVISOR_MARGIN
+
+    # Run the image as the pod would: its env, read-only root with /tmp writable, no capabilities,
+    # the CPU limit; WORKERS unset follows the limit.
+    cpus = float(web["resources"]["limits"]["cpu"])
+    options = ("--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+               "--cpus", str(cpus))  # fmt: skip
+    readiness = web["readinessProbe"]["httpGet"]
+    headers = {h["name"]: h["value"] for h in readiness.get("httpHeaders", [])}
+    assert readiness["path"] == DEFAULTS["HEALTHCHECK_PATH"]
+    container = run_container(example_image, env=env, docker_args=options).wait_ready(
+        readiness["path"], headers=headers
+    )
+    assert container.exec(*web["livenessProbe"]["exec"]["command"], check=False).returncode == 0
+    assert container.exec("sh", "-c", f"command -v {pre_stop[0]}", check=False).returncode == 0
+    workers = min(math.ceil(cpus), os.cpu_count())
+    assert f"with {workers} worker{'s' if workers != 1 else ''}," in container.logs()

@@ -78,3 +78,10 @@ def test_github_files_match_their_schemas(schema, pattern):
 
 def test_zizmor_finds_nothing_of_medium_severity_or_worse():
     check(tool("zizmor"), "--offline", "--min-severity", "medium", ".github/")
+
+
+def test_kubernetes_example_matches_the_schemas():
+    # Offline: kubernetes-validate carries the schemas of each Kubernetes release.
+    manifests = tracked("examples/kubernetes/*.yaml")
+    assert manifests != [""]
+    check(tool("kubernetes-validate"), "--strict", *manifests)
