@@ -257,7 +257,11 @@ def test_missing_module_in_an_existing_package(entrypoint, tmp_path):
 
 def test_missing_module_derived_from_settings_names_the_settings_variable(entrypoint):
     line = config_line(entrypoint(env={"DJANGO_ASGI_SERVER": "granian", "DJANGO_SETTINGS_MODULE": "ghost.settings"}))
-    assert line.startswith("django-asgi: DJANGO_SETTINGS_MODULE='ghost.asgi:application': module ghost.asgi not found")
+    # The variable's own value, then the app derived from it.
+    assert line.startswith(
+        "django-asgi: DJANGO_SETTINGS_MODULE='ghost.settings': the app derived from it, ghost.asgi:application, "
+        "cannot be found: module ghost.asgi not found"
+    )
 
 
 def test_main_module_name_through_the_console_script(tmp_path):

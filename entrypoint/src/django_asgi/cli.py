@@ -48,7 +48,7 @@ def serve(extra: list[str], env, app_dir: str | os.PathLike, dry_run: bool = Fal
         print(shlex.join([f"{key}={value}" for key, value in plan.env.items()] + plan.argv), flush=True)
         return 0
     source = "DJANGO_SETTINGS_MODULE" if not config.app and env.get("DJANGO_SETTINGS_MODULE") else "DJANGO_ASGI_APP"
-    discovery.check_importable(app, app_dir, source)
+    discovery.check_importable(app, app_dir, source, env.get(source) if source != "DJANGO_ASGI_APP" else None)
     from django_asgi import steps  # subprocess and pathlib: only when serving
 
     steps.run(steps.startup_commands(config.migrate, config.collectstatic, app_dir, steps.HOOKS_DIR), app_dir)

@@ -62,8 +62,13 @@ def _listdir(path: str | os.PathLike) -> list[str]:
         return []
 
 
-def check_importable(app: str, app_dir: str | os.PathLike, variable: str = "DJANGO_ASGI_APP") -> None:
-    """Find the app's module on disk without running any of its code."""
+def check_importable(
+    app: str, app_dir: str | os.PathLike, variable: str = "DJANGO_ASGI_APP", value: str | None = None
+) -> None:
+    """Find the app's module on disk without running any of its code.
+
+    value: what the variable says when the app was derived from it (DJANGO_SETTINGS_MODULE).
+    """
     import importlib.machinery  # only when serving, not for --dry-run
 
     module = app.split(":")[0]
@@ -74,10 +79,13 @@ def check_importable(app: str, app_dir: str | os.PathLike, variable: str = "DJAN
         if spec is None:
             break
         search = list(spec.submodule_search_locations or [])
+    derived = f"the app derived from it, {app}, cannot be found: " if value is not None else ""
     if spec is None and not _top_level_found(module.split(".")[0]):
-        raise ConfigError(variable, app, f"module {module} not found in {app_dir} or on the Python path")
+        reason = f"module {module} not found in {app_dir} or on the Python path"
+        raise ConfigError(variable, app if value is None else value, derived + reason)
     if spec is None:
-        raise ConfigError(variable, app, f"module {module} not found (its package exists, the module does not)")
+        reason = f"module {module} not found (its package exists, the module does not)"
+        raise ConfigError(variable, app if value is None else value, derived + reason)
 
 
 def _top_level_found(name: str) -> bool:
