@@ -57,6 +57,12 @@ class Container:
         mapping = docker("port", self.name, f"{self.port}/tcp").stdout.split()[0]
         return f"http://{mapping}"
 
+    @property
+    def address(self) -> tuple[str, int]:
+        """Host and port of the published port, for raw sockets."""
+        host, port = self.url.removeprefix("http://").rsplit(":", 1)
+        return host, int(port)
+
     def get(self, path: str = "/", **kwargs) -> tuple[int, str]:
         return http_get(self.url + path, **kwargs)
 

@@ -57,11 +57,11 @@ def counter(template: str):
 
 def send_raw(container, raw: bytes, timeout: float = 15) -> str:
     """Send raw bytes on a new connection; the status, or how the connection ended."""
-    host, port = container.url.removeprefix("http://").rsplit(":", 1)
+    host, port = container.address
 
     async def main():
         try:
-            return str((await request(host, int(port), raw, timeout=timeout))[0])
+            return str((await request(host, port, raw, timeout=timeout))[0])
         except TimeoutError:
             return "no answer"
         except NO_RESPONSE as error:
@@ -97,7 +97,11 @@ def test_rolling_restart_loses_no_accepted_request(probe_image, flavor, signum, 
     logs = container.logs()
 
     started = set(re.findall(r"probe: started (\d+)", logs))
-    accepted = [r for r in run.records if r.path.rpartition("=")[2] in started]
+
+    def was_started(record) -> bool:
+        return record.path.rpartition("=")[2] in started
+
+    accepted = [r for r in run.records if was_started(r)]
     lost = [r for r in accepted if not r.ok]
     before = [r for r in run.records if r.sent is not None and r.sent < signalled]
     after = [r for r in run.records if r.started >= signalled]
@@ -108,7 +112,7 @@ def test_rolling_restart_loses_no_accepted_request(probe_image, flavor, signum, 
         sent=len(run.records),
         accepted=len(accepted),
         lost=len(lost),
-        sent_before_not_started=sum(not r.ok for r in before) - len([r for r in lost if r in before]),
+        sent_before_not_started=sum(not r.ok and not was_started(r) for r in before),
         exit_s=round(stopped, 2),
         exit_code=code,
         slowest_refusal_s=round(slowest_refusal, 3),
@@ -122,11 +126,11 @@ def test_rolling_restart_loses_no_accepted_request(probe_image, flavor, signum, 
 
 def newest_worker(container, known: set[int]) -> int | None:
     """A pid not in `known` that served a request on a fresh connection, if any."""
-    host, port = container.url.removeprefix("http://").rsplit(":", 1)
+    host, port = container.address
 
     async def main():
         try:
-            _, headers, _ = await request(host, int(port), get("/", keep_alive=False), timeout=2)
+            _, headers, _ = await request(host, port, get("/", keep_alive=False), timeout=2)
         except NO_RESPONSE:
             return None
         pid = int(headers.get("x-worker-pid", 0))
@@ -190,13 +194,13 @@ def test_recycling_loses_nothing(probe_image, flavor, run_container, figures, lo
 
 def test_slow_clients_do_not_starve_others(probe_image, flavor, run_container, figures, long):
     container = run_container(probe_image, env={"WORKERS": "2"}).wait_ready()
-    host, port = container.url.removeprefix("http://").rsplit(":", 1)
+    host, port = container.address
     duration = 60 if long else 8
     trickle = b"GET / HTTP/1.1\r\nHost: probe\r\nX-Slow: " + b"s" * 1000
 
     async def slow_client(until: float) -> bool:
         """Sends one header byte a second; True when the server closed the connection."""
-        reader, writer = await asyncio.open_connection(host, int(port))
+        reader, writer = await asyncio.open_connection(host, port)
         try:
             for byte in trickle:
                 if time.monotonic() > until:
@@ -220,7 +224,7 @@ def test_slow_clients_do_not_starve_others(probe_image, flavor, run_container, f
         while time.monotonic() < until:
             began = time.monotonic()
             try:
-                status = str((await request(host, int(port), get("/", keep_alive=False), timeout=5))[0])
+                status = str((await request(host, port, get("/", keep_alive=False), timeout=5))[0])
             except NO_RESPONSE as error:
                 status = type(error).__name__
             answers.append((time.monotonic() - began, status))

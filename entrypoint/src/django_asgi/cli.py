@@ -47,8 +47,11 @@ def serve(extra: list[str], env, app_dir: str | os.PathLike, dry_run: bool = Fal
     if dry_run:
         print(shlex.join([f"{key}={value}" for key, value in plan.env.items()] + plan.argv), flush=True)
         return 0
-    source = "DJANGO_SETTINGS_MODULE" if not config.app and env.get("DJANGO_SETTINGS_MODULE") else "DJANGO_ASGI_APP"
-    discovery.check_importable(app, app_dir, source, env.get(source) if source != "DJANGO_ASGI_APP" else None)
+    if not config.app and env.get("DJANGO_SETTINGS_MODULE"):
+        # Derived from the settings module: the error names that variable and its value.
+        discovery.check_importable(app, app_dir, "DJANGO_SETTINGS_MODULE", env["DJANGO_SETTINGS_MODULE"])
+    else:
+        discovery.check_importable(app, app_dir)
     from django_asgi import steps  # subprocess and pathlib: only when serving
 
     steps.run(steps.startup_commands(config.migrate, config.collectstatic, app_dir, steps.HOOKS_DIR), app_dir)
