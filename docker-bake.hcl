@@ -1,6 +1,7 @@
-# docker buildx bake            the four flavors on the default Python, for this machine, into the local engine
-# docker buildx bake release    every flavor on every released Python, linux/amd64 and linux/arm64,
-#                               with SBOM and provenance (add --push)
+# docker buildx bake            the four flavors and the builder image on the default Python, for this
+#                               machine, into the local engine
+# docker buildx bake release    every flavor and the builder on every released Python, linux/amd64 and
+#                               linux/arm64, with SBOM and provenance (add --push)
 # Every variable below can be set from the environment (IMAGE=ghcr.io/me/django-asgi docker buildx bake).
 
 # One repository, or several separated by commas (each gets every tag).
@@ -48,17 +49,33 @@ function "names" {
   )
 }
 
+# Every tag of the builder image on one Python: it has no server, so no server version.
+function "build_names" {
+  params = [python]
+  result = concat(
+    python == DEFAULT_PYTHON ? ["build"] : [],
+    ["build-py${python}"],
+    DATE != "" ? ["build-py${python}-${DATE}"] : [],
+    VERSION != "" ? ["build-${VERSION}-py${python}"] : [],
+  )
+}
+
 function "tags" {
   params = [server, python]
-  result = flatten([for image in split(",", IMAGE) : [for name in names(server, python) : "${trimspace(image)}:${name}"]])
+  result = prefixed(server == "build" ? build_names(python) : names(server, python))
+}
+
+function "prefixed" {
+  params = [names]
+  result = flatten([for image in split(",", IMAGE) : [for name in names : "${trimspace(image)}:${name}"]])
 }
 
 group "default" {
-  targets = FLAVORS
+  targets = concat(FLAVORS, ["build"])
 }
 
 group "release" {
-  targets = flatten([for server in FLAVORS : [for python in PYTHON_VERSIONS : "release-${server}-py${replace(python, ".", "")}"]])
+  targets = flatten([for image in concat(FLAVORS, ["build"]) : [for python in PYTHON_VERSIONS : "release-${image}-py${replace(python, ".", "")}"]])
 }
 
 target "_flavor" {
@@ -88,6 +105,35 @@ target "release" {
   inherits  = ["_flavor"]
   args      = { SERVER = server, SERVER_VERSION = SERVER_VERSIONS[server], BASE_IMAGE = base(python) }
   tags      = tags(server, python)
+  platforms = ["linux/amd64", "linux/arm64"]
+  attest    = ["type=sbom", "type=provenance,mode=max"]
+}
+
+# The builder of wheels for requirements that need a compiler (images/Dockerfile, stage "build").
+target "_build" {
+  context    = "."
+  dockerfile = "images/Dockerfile"
+  target     = "build"
+  args = {
+    VERSION  = VERSION != "" ? VERSION : "dev"
+    REVISION = REVISION != "" ? REVISION : "unknown"
+    SOURCE   = SOURCE
+  }
+}
+
+target "build" {
+  inherits = ["_build"]
+  args     = { BASE_IMAGE = base(local_python()) }
+  tags     = tags("build", local_python())
+  output   = ["type=docker"]
+}
+
+target "release-build" {
+  name      = "release-build-py${replace(python, ".", "")}"
+  matrix    = { python = PYTHON_VERSIONS }
+  inherits  = ["_build"]
+  args      = { BASE_IMAGE = base(python) }
+  tags      = tags("build", python)
   platforms = ["linux/amd64", "linux/arm64"]
   attest    = ["type=sbom", "type=provenance,mode=max"]
 }

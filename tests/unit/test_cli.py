@@ -44,7 +44,9 @@ def test_no_arguments_serves(entrypoint):
     # One summary line before the exec, naming server, app, bind and workers.
     (summary,) = result.stderr_lines
     assert summary.startswith("django-asgi: granian (granian ")
-    assert f"serving {DEFAULT_APP} on 0.0.0.0:8000 with 2 workers, python " in summary
+    assert f"serving {DEFAULT_APP} on 0.0.0.0:8000 with 2 workers, django " in summary
+    # The Django actually installed (a project's requirements may replace the image's), then Python.
+    assert re.search(r", django (\S+|\(not installed\)), python 3\.\d+\.\d+$", summary), summary
 
 
 @needs_no_hooks
@@ -94,10 +96,12 @@ def test_dry_run_with_flags(entrypoint):
     assert result.stderr == ""
 
 
-def test_dry_run_only_as_first_argument(entrypoint):
-    # Later, --dry-run is just another server flag.
-    result = entrypoint("--dry-run", "--dry-run", env={"DJANGO_ASGI_SERVER": "uvicorn", "WORKERS": "1"})
-    assert shlex.split(result.stdout)[-2:] == ["--dry-run", WRAPPER]
+@pytest.mark.parametrize("args", [["--backlog", "10", "--dry-run"], ["--backlog", "--dry-run", "10"]])
+def test_dry_run_anywhere_among_the_flags(entrypoint, args):
+    # `docker run IMAGE --backlog 10 --dry-run` prints, it does not start a server that then fails on it.
+    result = entrypoint(*args, env={"DJANGO_ASGI_SERVER": "uvicorn", "WORKERS": "1"})
+    assert result.returncode == 0 and result.stderr == "", result
+    assert shlex.split(result.stdout)[-3:] == ["--backlog", "10", WRAPPER]
 
 
 @pytest.mark.parametrize("server", SERVERS)
@@ -206,10 +210,10 @@ INVALID = [
     ({"DJANGO_ASGI_SERVER": "granian", "MAX_REQUESTS": "100"}, "MAX_REQUESTS='100': granian cannot recycle workers"),
     ({"DJANGO_ASGI_SERVER": "daphne", "KEEP_ALIVE": "10"}, "KEEP_ALIVE='10': daphne's keep-alive is fixed"),
     ({"DJANGO_ASGI_SERVER": "granian", "KEEP_ALIVE": "90"}, "KEEP_ALIVE='90': granian allows at most 60 seconds"),
+    # No asgi.py to derive: Django's own handler, for which the settings module must be there.
     (
         {"DJANGO_SETTINGS_MODULE": "settings"},
-        "DJANGO_SETTINGS_MODULE='settings': cannot derive the app from a top-level settings module; "
-        "set DJANGO_ASGI_APP",
+        "DJANGO_SETTINGS_MODULE='settings': module settings not found: there is no settings in ",
     ),
     ({"DJANGO_SETTINGS_MODULE": "my-site.settings"}, "DJANGO_SETTINGS_MODULE='my-site.settings': expected"),
     # Several bad values: still one line, for the first one found.
@@ -255,13 +259,27 @@ def test_missing_module_in_an_existing_package(entrypoint, tmp_path):
     assert line.startswith("django-asgi: DJANGO_ASGI_APP='mysite.asgi:application': module mysite.asgi not found")
 
 
-def test_missing_module_derived_from_settings_names_the_settings_variable(entrypoint):
+def test_missing_settings_module_names_the_settings_variable(entrypoint, tmp_path):
     line = config_line(entrypoint(env={"DJANGO_ASGI_SERVER": "granian", "DJANGO_SETTINGS_MODULE": "ghost.settings"}))
-    # The variable's own value, then the app derived from it.
-    assert line.startswith(
-        "django-asgi: DJANGO_SETTINGS_MODULE='ghost.settings': the app derived from it, ghost.asgi:application, "
-        "cannot be found: module ghost.asgi not found"
+    # The variable's own value, the module looked for and why it is not there.
+    assert line == (
+        "django-asgi: DJANGO_SETTINGS_MODULE='ghost.settings': module ghost.settings not found: "
+        f"there is no ghost in {tmp_path / 'workdir'} or on the Python path"
     )
+
+
+@needs_no_hooks
+def test_project_without_asgi_py_is_served_by_djangos_handler(entrypoint, tmp_path):
+    # An older project: wsgi.py only, split settings.
+    for name in ("shop/__init__.py", "shop/wsgi.py", "shop/settings/__init__.py", "shop/settings/production.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    env = {"DJANGO_ASGI_SERVER": "granian", "WORKERS": "1", "DJANGO_SETTINGS_MODULE": "shop.settings.production"}
+    result = entrypoint(env=env, cwd=tmp_path)
+    assert result.returncode == 0, result
+    assert json.loads(result.stdout)["env"]["DJANGO_ASGI_APP"] == "django_asgi.django_handler:application"
+    (summary,) = result.stderr_lines
+    assert " serving Django's ASGI handler for shop.settings.production (no asgi.py found) on " in summary
 
 
 def test_main_module_name_through_the_console_script(tmp_path):

@@ -1,4 +1,4 @@
-"""Which application is served (discovery.resolve) and whether its module exists (check_importable)."""
+"""Which application is served (discovery.resolve) and whether its module can be found (discovery.check)."""
 
 import sys
 
@@ -42,16 +42,50 @@ def resolve(app_dir, **env: str) -> str:
 )
 def test_from_variables(tmp_path, env, app):
     make_project(tmp_path, "elsewhere")  # an asgi.py on disk must not win over the variables
+    make_project(tmp_path, "mysite", "config", "config/settings")
     assert resolve(tmp_path, **env) == app
 
 
-def test_top_level_settings_module_is_an_error(tmp_path):
+@pytest.mark.parametrize(
+    "layout, settings_module",
+    [
+        # Older projects: wsgi.py only, split settings.
+        ({"shop/__init__.py": "", "shop/wsgi.py": "", "shop/settings/__init__.py": "", "shop/settings/production.py": ""},
+         "shop.settings.production"),
+        # A top-level settings module beside manage.py.
+        ({"settings.py": "", "manage.py": ""}, "settings"),
+    ],
+)  # fmt: skip
+def test_no_asgi_py_serves_djangos_handler(tmp_path, layout, settings_module):
+    write(tmp_path, layout)
+    make_project(tmp_path, "elsewhere")  # another package's asgi.py is not this project's
+    assert resolve(tmp_path, DJANGO_SETTINGS_MODULE=settings_module) == discovery.DJANGO_HANDLER
+    # What it must find is the settings module itself.
+    discovery.check(discovery.DJANGO_HANDLER, None, {"DJANGO_SETTINGS_MODULE": settings_module}, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "layout, settings_module, reason",
+    [
+        ({}, "ghost.settings", "module ghost.settings not found: there is no ghost in {dir} or on the Python path"),
+        ({"shop/__init__.py": "", "shop/settings/__init__.py": ""}, "shop.settings.production",
+         "module shop.settings.production not found: package shop.settings ({dir}/shop/settings) has no module production"),
+        ({}, "settings", "module settings not found: there is no settings in {dir} or on the Python path"),
+    ],
+)  # fmt: skip
+def test_settings_module_that_cannot_be_found(tmp_path, layout, settings_module, reason):
+    write(tmp_path, layout)
+    env = {"DJANGO_SETTINGS_MODULE": settings_module}
+    app = resolve(tmp_path, **env)
     with pytest.raises(ConfigError) as caught:
-        resolve(tmp_path, DJANGO_SETTINGS_MODULE="settings")
-    assert caught.value.line() == (
-        "django-asgi: DJANGO_SETTINGS_MODULE='settings': cannot derive the app from a "
-        "top-level settings module; set DJANGO_ASGI_APP"
-    )
+        discovery.check(app, None, env, tmp_path)
+    assert caught.value.line() == f"django-asgi: DJANGO_SETTINGS_MODULE={settings_module!r}: {reason.format(dir=tmp_path)}"
+
+
+def write(root, layout: dict[str, str]) -> None:
+    for name, text in layout.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
 
 
 def test_single_asgi_py(tmp_path):
@@ -96,7 +130,11 @@ def test_build_uses_the_app_dir(tmp_path):
     assert app == "mysite.asgi:application" and plan.env["DJANGO_ASGI_APP"] == app
 
 
-# --- check_importable ---------------------------------------------------------------------------------------
+# --- check: the module is found without running it ---------------------------------------------------------
+
+
+def check_app(app: str, app_dir) -> None:
+    discovery.check(app, app, {}, app_dir)
 
 
 def test_finds_the_module_without_running_it(tmp_path):
@@ -104,7 +142,7 @@ def test_finds_the_module_without_running_it(tmp_path):
     (tmp_path / "boom").mkdir()
     (tmp_path / "boom" / "__init__.py").write_text("raise RuntimeError('imported')\n")
     (tmp_path / "boom" / "asgi.py").write_text("raise RuntimeError('imported')\n")
-    discovery.check_importable("boom.asgi:application", tmp_path)
+    check_app("boom.asgi:application", tmp_path)
     assert "boom" not in sys.modules and "boom.asgi" not in sys.modules
 
 
@@ -119,54 +157,50 @@ def test_finds_the_module_without_running_it(tmp_path):
     ],
 )
 def test_found_in_the_app_dir(tmp_path, layout, app):
-    for name, text in layout.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
-    discovery.check_importable(app, tmp_path)
+    write(tmp_path, layout)
+    check_app(app, tmp_path)
 
 
 @pytest.mark.parametrize("app", [DEFAULT_APP, "django_asgi.asgi:application", "json.decoder:JSONDecoder"])
 def test_found_on_the_python_path(tmp_path, app):
-    discovery.check_importable(app, tmp_path)
+    check_app(app, tmp_path)
 
 
 @pytest.mark.parametrize(
     "layout, app, message",
     [
-        ({}, "nosuch.asgi:application", "module nosuch.asgi not found in {dir} or on the Python path"),
-        ({}, "nosuch:application", "module nosuch not found in {dir} or on the Python path"),
-        ({"mysite/__init__.py": ""}, "mysite.asgi:application", "module mysite.asgi not found"),
+        ({}, "nosuch.asgi:application",
+         "module nosuch.asgi not found: there is no nosuch in {dir} or on the Python path"),
+        ({}, "nosuch:application", "module nosuch not found: there is no nosuch in {dir} or on the Python path"),
+        # The package is there (in the working directory), the module is not.
+        ({"mysite/__init__.py": ""}, "mysite.asgi:application",
+         "module mysite.asgi not found: package mysite ({dir}/mysite) has no module asgi"),
         # A module is not a package: nothing can be below it.
-        ({"mysite.py": ""}, "mysite.asgi:application", "module mysite.asgi not found"),
-        (
-            {},
-            "django_asgi.nosuch:application",
-            "module django_asgi.nosuch not found (its package exists, the module does not)",
-        ),
+        ({"mysite.py": ""}, "mysite.asgi:application",
+         "module mysite.asgi not found: mysite ({dir}/mysite.py) is a module, not a package"),
+        ({}, "django_asgi.nosuch:application", "module django_asgi.nosuch not found: package django_asgi ("),
     ],
-)
+)  # fmt: skip
 def test_missing(tmp_path, layout, app, message):
-    for name, text in layout.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
+    write(tmp_path, layout)
     with pytest.raises(ConfigError) as caught:
-        discovery.check_importable(app, tmp_path, "DJANGO_SETTINGS_MODULE")
+        check_app(app, tmp_path)
     line = caught.value.line()
-    assert line.startswith(f"django-asgi: DJANGO_SETTINGS_MODULE={app!r}: ")
-    assert message.format(dir=tmp_path) in line
+    assert line.startswith(f"django-asgi: DJANGO_ASGI_APP={app!r}: {message.format(dir=tmp_path)}")
 
 
 def test_main_without_spec(tmp_path, monkeypatch):
-    # Run as a console script, __main__ has no __spec__ and importlib.util.find_spec raises ValueError for it.
+    # Run as a console script, __main__ has no __spec__; looking it up must not raise ValueError.
     monkeypatch.setattr(sys.modules["__main__"], "__spec__", None)
     with pytest.raises(ConfigError):
-        discovery.check_importable("__main__:application", tmp_path)
+        check_app("__main__:application", tmp_path)
 
 
 def test_split_settings_find_asgi_py_higher_up(tmp_path):
     # cookiecutter-django's layout: config/settings/production.py beside config/asgi.py
     (tmp_path / "config" / "settings").mkdir(parents=True)
     (tmp_path / "config" / "asgi.py").write_text("")
+    (tmp_path / "config" / "settings" / "production.py").write_text("")
     env = {"DJANGO_SETTINGS_MODULE": "config.settings.production"}
     assert discovery.resolve(None, env, tmp_path) == "config.asgi:application"
 

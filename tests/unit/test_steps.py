@@ -24,10 +24,20 @@ def hook(directory: Path, name: str, body: str, executable: bool = True) -> Path
     "migrate, collectstatic, variable",
     [(True, False, "DJANGO_MIGRATE"), (False, True, "DJANGO_COLLECTSTATIC"), (True, True, "DJANGO_MIGRATE")],
 )
-def test_manage_py_is_required(tmp_path, migrate, collectstatic, variable):
+def test_manage_py_or_settings_are_required(tmp_path, migrate, collectstatic, variable):
     with pytest.raises(ConfigError) as caught:
         steps.startup_commands(migrate, collectstatic, tmp_path, tmp_path / "no-hooks")
-    assert caught.value.line() == f"django-asgi: {variable}: is on but there is no manage.py in {tmp_path}"
+    assert caught.value.line() == (
+        f"django-asgi: {variable}: is on but there is no manage.py in {tmp_path} and no DJANGO_SETTINGS_MODULE"
+    )
+
+
+def test_without_manage_py_the_settings_module_is_enough(tmp_path):
+    # manage.py elsewhere (a sub-folder) or none: what it does, given DJANGO_SETTINGS_MODULE.
+    assert steps.startup_commands(True, True, tmp_path, tmp_path / "no-hooks", "shop.settings") == [
+        [sys.executable, "-m", "django", "migrate", "--noinput"],
+        [sys.executable, "-m", "django", "collectstatic", "--noinput"],
+    ]
 
 
 def test_manage_py_commands(tmp_path):
@@ -95,7 +105,7 @@ def test_killed_hook_is_a_failure(tmp_path):
     hook(tmp_path / "hooks", "10-killed", "kill -9 $$")
     with pytest.raises(steps.StepFailed) as caught:
         steps.run(steps.startup_commands(False, False, tmp_path, tmp_path / "hooks"), tmp_path)
-    assert caught.value.status != 0
+    assert caught.value.status == 128 + 9  # as a shell reports SIGKILL
 
 
 # --- through cli: steps run after the module check and before the exec --------------------------------------
@@ -154,7 +164,7 @@ def test_migrate_without_manage_py_stops_startup(serve, capsys):
     hook(hooks, "10-never", "exit 0")
     assert run(DJANGO_MIGRATE="1") == 2
     assert capsys.readouterr().err.splitlines() == [
-        f"django-asgi: DJANGO_MIGRATE: is on but there is no manage.py in {Path.cwd()}"
+        f"django-asgi: DJANGO_MIGRATE: is on but there is no manage.py in {Path.cwd()} and no DJANGO_SETTINGS_MODULE"
     ]
 
 

@@ -31,17 +31,31 @@ def load(target: str):
 def load_or_exit(target: str, env=os.environ, markers: str = MARKERS):
     try:
         return load(target)
-    except (Exception, SystemExit):
+    except (Exception, SystemExit) as error:
         first = first_to_fail(env, markers)
         if first:
             import traceback
 
             traceback.print_exc()
-            print(f"django-asgi: {target} failed to load; stopping", file=sys.stderr)
+            print(f"django-asgi: {target} failed to load{hint(error, env)}; stopping", file=sys.stderr)
         sys.stderr.flush()
         sys.stdout.flush()
         # Only the reporting worker says BOOT_ERROR: gunicorn 27 crashes when two say it at once.
         os._exit(BOOT_ERROR if first else 1)
+
+
+def hint(error: BaseException, env=os.environ) -> str:
+    """What to do about the commonest import failures, as the end of one line."""
+    if not isinstance(error, ModuleNotFoundError) or not error.name:
+        return ""
+    top = error.name.partition(".")[0]
+    if top == "daphne":
+        # Channels' installation guide adds "daphne" to INSTALLED_APPS (for runserver).
+        return (
+            f": no module named 'daphne' (this image serves with {env.get('DJANGO_ASGI_SERVER') or 'another server'}); "
+            'remove "daphne" from INSTALLED_APPS (it only adds runserver), or add daphne to your requirements'
+        )
+    return f": no module named {error.name!r}; add the package that provides it to your requirements, or fix the name"
 
 
 def first_to_fail(env, markers: str = MARKERS) -> bool:

@@ -2,18 +2,27 @@
 
 django-asgi                  serve
 django-asgi --flag ...       serve, with the flags appended to the server command
-django-asgi --dry-run [...]  print the server command and exit
+django-asgi ... --dry-run    print the server command and exit (anywhere among the flags)
 django-asgi healthcheck      probe the local server (Docker HEALTHCHECK)
 django-asgi CMD ARGS...      exec CMD with the same environment
+
+Started as root, everything but healthcheck first switches to the app user
+(django_asgi.privileges). As PID 1, what is exec'd runs under dumb-init.
 """
 
+import errno
 import os
 import shlex
 import sys
 
 from django_asgi import discovery, servers, settings
 from django_asgi.boot import BOOT_ID, new_id
-from django_asgi.errors import ConfigError, StepFailed
+from django_asgi.errors import ConfigError, StartRefused, StepFailed
+
+# dumb-init reaps zombies and passes signals to the one child only (a process group would get
+# them twice). SIGINT becomes SIGTERM: Fly.io stops with SIGINT, which gunicorn treats as a fast,
+# non-graceful shutdown.
+INIT_FLAGS = ("--single-child", "--rewrite", "2:15", "--")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,17 +31,38 @@ def main(argv: list[str] | None = None) -> int:
         from django_asgi import healthcheck
 
         return healthcheck.main(os.environ)
-    if args and not args[0].startswith("-"):
-        return _exec_command(args)
-    dry_run = bool(args) and args[0] == "--dry-run"
     try:
-        return serve(args[1:] if dry_run else args, os.environ, os.getcwd(), dry_run=dry_run)
-    except ConfigError as error:
+        switch_user(os.environ, os.getcwd())
+        if args and not args[0].startswith("-"):
+            return _exec(args, os.environ)
+        dry_run = "--dry-run" in args
+        extra = [arg for arg in args if arg != "--dry-run"]
+        return serve(extra, os.environ, os.getcwd(), dry_run=dry_run)
+    except (ConfigError, StartRefused) as error:
         print(error.line(), file=sys.stderr, flush=True)
         return 2
     except StepFailed as error:
         print(error, file=sys.stderr, flush=True)
         return error.status
+
+
+def switch_user(env, app_dir: str) -> None:
+    """As root: hand /data and WRITABLE_DIRS to DJANGO_ASGI_USER and become it. Otherwise check that
+    WRITABLE_DIRS are writable as they are (nobody here can hand them over)."""
+    user, writable = settings.value(env, "DJANGO_ASGI_USER"), settings.value(env, "WRITABLE_DIRS")
+    if os.geteuid() == 0:
+        from django_asgi import privileges
+
+        privileges.switch(user, writable, env, app_dir)
+        return
+    for path in writable:
+        if not os.access(path, os.W_OK):
+            raise ConfigError(
+                "WRITABLE_DIRS",
+                ",".join(writable),
+                f"{path} is not writable by uid {os.geteuid()}, and only a container started as root can "
+                "hand it over (or give the volume to this group: fsGroup)",
+            )
 
 
 def build(extra: list[str], env, app_dir: str | os.PathLike) -> tuple[settings.Config, str, servers.Plan]:
@@ -47,35 +77,54 @@ def serve(extra: list[str], env, app_dir: str | os.PathLike, dry_run: bool = Fal
     if dry_run:
         print(shlex.join([f"{key}={value}" for key, value in plan.env.items()] + plan.argv), flush=True)
         return 0
-    if not config.app and env.get("DJANGO_SETTINGS_MODULE"):
-        # Derived from the settings module: the error names that variable and its value.
-        discovery.check_importable(app, app_dir, "DJANGO_SETTINGS_MODULE", env["DJANGO_SETTINGS_MODULE"])
-    else:
-        discovery.check_importable(app, app_dir)
+    discovery.check(app, config.app, env, app_dir)
     from django_asgi import steps  # subprocess and pathlib: only when serving
 
-    steps.run(steps.startup_commands(config.migrate, config.collectstatic, app_dir, steps.HOOKS_DIR), app_dir)
-    print(_summary(config, app), file=sys.stderr, flush=True)
+    commands = steps.startup_commands(
+        config.migrate, config.collectstatic, app_dir, steps.HOOKS_DIR, discovery.settings_module(env)
+    )
+    steps.run(commands, app_dir)
+    print(_summary(config, app, env), file=sys.stderr, flush=True)
     # The workers of this start report a failing import once between them (django_asgi.boot).
     return _exec(plan.argv, {**env, **plan.env, BOOT_ID: new_id()})
 
 
-def _summary(config: settings.Config, app: str) -> str:
+def _summary(config: settings.Config, app: str, env) -> str:
     bind = servers.host_port(config)
+    if app == discovery.DJANGO_HANDLER:
+        app = f"Django's ASGI handler for {env['DJANGO_SETTINGS_MODULE'].strip()} (no asgi.py found)"
     return (
         f"django-asgi: {config.server} ({', '.join(servers.versions(config.server))}) serving {app} on {bind} "
-        f"with {config.workers} worker{'s' if config.workers != 1 else ''}, python {sys.version.split()[0]}"
+        f"with {config.workers} worker{'s' if config.workers != 1 else ''}, "
+        f"django {servers.installed('django')}, python {sys.version.split()[0]}"
     )
-
-
-def _exec_command(args: list[str]) -> int:
-    return _exec(args, os.environ)
 
 
 def _exec(args: list[str], env) -> int:
     try:
+        init = os.path.join(os.path.dirname(sys.executable), "dumb-init")
+        if os.getpid() == 1 and os.access(init, os.X_OK):
+            _find(args[0], env)  # dumb-init would find a missing command too late, and exit with its own status
+            os.execve(init, [init, *INIT_FLAGS, *args], env)
         os.execvpe(args[0], args, env)
     except OSError as error:
         print(f"django-asgi: cannot run {args[0]!r}: {error.strerror}", file=sys.stderr, flush=True)
-        return 127 if isinstance(error, FileNotFoundError) else 126
+        return 127 if error.errno == errno.ENOENT else 126
     return 1  # not reached
+
+
+def _find(command: str, env) -> str:
+    """The file execvp would run (dumb-init runs it later, too late for our exit status), or OSError."""
+    candidates = [command] if "/" in command else [os.path.join(d or ".", command) for d in _path(env)]
+    denied = False
+    for candidate in candidates:
+        if os.path.exists(candidate):
+            if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+                return candidate
+            denied = True  # execvp says EACCES for a directory or a file without x
+    code = errno.EACCES if denied else errno.ENOENT
+    raise OSError(code, os.strerror(code))
+
+
+def _path(env) -> list[str]:
+    return env.get("PATH", os.defpath).split(os.pathsep)

@@ -1,4 +1,4 @@
-"""Which ASGI application to serve, and whether its module can be found."""
+"""Which ASGI application to serve, and whether its module can be found (without running any of it)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from django_asgi import values
 from django_asgi.errors import ConfigError
 
 DEFAULT_APP = "django_asgi.default_app.asgi:application"
+# What an asgi.py holds, for projects that have none (older ones ship only wsgi.py).
+DJANGO_HANDLER = "django_asgi.django_handler:application"
 
 
 TYPE_CHECKING = False
@@ -17,28 +19,19 @@ if TYPE_CHECKING:
 
 
 def resolve(app: str | None, env: Mapping[str, str], app_dir: str | os.PathLike) -> str:
-    """DJANGO_ASGI_APP, else from DJANGO_SETTINGS_MODULE, else the single */asgi.py, else the default app."""
+    """DJANGO_ASGI_APP; else from DJANGO_SETTINGS_MODULE: the nearest package's asgi.py, else Django's own
+    handler; else the single */asgi.py, else the default app."""
     if app:
         return app
-    settings = env.get("DJANGO_SETTINGS_MODULE", "").strip()
+    settings = settings_module(env)
     if settings:
-        if ":" in settings or not values.is_dotted(settings):
-            raise ConfigError(
-                "DJANGO_SETTINGS_MODULE", settings, "expected a dotted module path, such as mysite.settings"
-            )
         parts = settings.split(".")[:-1]
-        if not parts:
-            raise ConfigError(
-                "DJANGO_SETTINGS_MODULE",
-                settings,
-                "cannot derive the app from a top-level settings module; set DJANGO_ASGI_APP",
-            )
-        packages = [".".join(parts[:end]) for end in range(len(parts), 0, -1)]
         # Split settings (config.settings.production) keep asgi.py higher up (config/asgi.py).
-        for package in packages:
-            if os.path.isfile(os.path.join(app_dir, *package.split("."), "asgi.py")):
-                return f"{package}.asgi:application"
-        return f"{packages[0]}.asgi:application"
+        for end in range(len(parts), 0, -1):
+            module = ".".join([*parts[:end], "asgi"])
+            if missing(module, app_dir) is None:
+                return f"{module}:application"
+        return DJANGO_HANDLER
     found = sorted(
         name
         for name in _listdir(app_dir)
@@ -55,48 +48,74 @@ def resolve(app: str | None, env: Mapping[str, str], app_dir: str | os.PathLike)
     return DEFAULT_APP
 
 
+def settings_module(env: Mapping[str, str]) -> str:
+    """DJANGO_SETTINGS_MODULE, checked for shape; empty when unset."""
+    settings = env.get("DJANGO_SETTINGS_MODULE", "").strip()
+    if settings and (":" in settings or not values.is_dotted(settings)):
+        raise ConfigError("DJANGO_SETTINGS_MODULE", settings, "expected a dotted module path, such as mysite.settings")
+    return settings
+
+
+def check(app: str, given: str | None, env: Mapping[str, str], app_dir: str | os.PathLike) -> None:
+    """The module the server will import can be found; else a ConfigError naming the variable that chose it.
+
+    An asgi.py derived from DJANGO_SETTINGS_MODULE was found by resolve() already.
+    """
+    if given:
+        variable, value, module = "DJANGO_ASGI_APP", app, app.split(":")[0]
+    elif app == DJANGO_HANDLER:
+        # Django's handler imports the settings module first: that is what must be there.
+        variable = "DJANGO_SETTINGS_MODULE"
+        value = module = settings_module(env)
+    else:
+        return
+    reason = missing(module, app_dir)
+    if reason is not None:
+        raise ConfigError(variable, value, reason)
+
+
+def missing(module: str, app_dir: str | os.PathLike) -> str | None:
+    """None when the module can be found from the working directory or the Python path; else why not.
+
+    Looks at the file system only: no package's __init__ runs.
+    """
+    parts = module.split(".")
+    search = [os.fspath(app_dir), *sys.path]
+    for index, part in enumerate(parts):
+        found = _locate(".".join(parts[: index + 1]), part, search)
+        if found is None:
+            if index == 0:
+                return f"module {module} not found: there is no {part} in {os.fspath(app_dir)} or on the Python path"
+            return f"module {module} not found: package {'.'.join(parts[:index])} ({search[0]}) has no module {part}"
+        origin, package_dirs = found
+        if index < len(parts) - 1:
+            if package_dirs is None:
+                return f"module {module} not found: {'.'.join(parts[: index + 1])} ({origin}) is a module, not a package"
+            search = package_dirs
+    return None
+
+
+def _locate(name: str, part: str, search: list[str]) -> tuple[str | None, list[str] | None] | None:
+    """(origin, the package's directories or None for a module), or None when not there."""
+    import importlib.machinery  # only when serving, not for --dry-run
+
+    try:
+        spec = importlib.machinery.PathFinder.find_spec(name, search)
+    except KeyError:
+        # A namespace package inside another: PathFinder looks the parent up in sys.modules, where
+        # nothing is imported here. Its directories are the part's directories on the search path.
+        return None, [os.path.join(entry, part) for entry in search if os.path.isdir(os.path.join(entry, part))]
+    if spec is None:
+        return None
+    if spec.submodule_search_locations is None:
+        return spec.origin, None
+    if spec.origin and os.path.basename(spec.origin).startswith("__init__."):
+        return spec.origin, [os.path.dirname(spec.origin)]
+    return None, list(spec.submodule_search_locations)  # a top-level namespace package
+
+
 def _listdir(path: str | os.PathLike) -> list[str]:
     try:
         return os.listdir(path)
     except OSError:
         return []
-
-
-def check_importable(
-    app: str, app_dir: str | os.PathLike, variable: str = "DJANGO_ASGI_APP", value: str | None = None
-) -> None:
-    """Find the app's module on disk without running any of its code.
-
-    value: what the variable says when the app was derived from it (DJANGO_SETTINGS_MODULE).
-    """
-    import importlib.machinery  # only when serving, not for --dry-run
-
-    module = app.split(":")[0]
-    search: list[str] | None = [os.fspath(app_dir), *sys.path]
-    spec = None
-    for part in _prefixes(module):
-        spec = importlib.machinery.PathFinder.find_spec(part, search)
-        if spec is None:
-            break
-        search = list(spec.submodule_search_locations or [])
-    derived = f"the app derived from it, {app}, cannot be found: " if value is not None else ""
-    if spec is None and not _top_level_found(module.split(".")[0]):
-        reason = f"module {module} not found in {app_dir} or on the Python path"
-        raise ConfigError(variable, app if value is None else value, derived + reason)
-    if spec is None:
-        reason = f"module {module} not found (its package exists, the module does not)"
-        raise ConfigError(variable, app if value is None else value, derived + reason)
-
-
-def _top_level_found(name: str) -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):  # ValueError: in sys.modules with no __spec__, like a script's __main__
-        return False
-
-
-def _prefixes(module: str) -> list[str]:
-    parts = module.split(".")
-    return [".".join(parts[: index + 1]) for index in range(len(parts))]

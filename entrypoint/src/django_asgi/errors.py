@@ -1,4 +1,4 @@
-"""The one kind of error a user's configuration can cause."""
+"""The errors that stop the entrypoint before anything is exec'd, each reported as one line."""
 
 
 class ConfigError(Exception):
@@ -13,6 +13,18 @@ class ConfigError(Exception):
     def line(self) -> str:
         shown = "" if self.value is None else f"={_clip(self.value)!r}"
         return f"django-asgi: {self.variable}{shown}: {self.expected}"
+
+
+class StartRefused(Exception):
+    """The container cannot start as it was run (no capability to switch users, a directory it cannot
+    hand over): reported as one line on stderr, exit status 2, like bad configuration."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def line(self) -> str:
+        return f"django-asgi: {self.reason}"
 
 
 def _clip(value: str, limit: int = 80) -> str:

@@ -46,8 +46,8 @@ VARIABLES: tuple[Variable, ...] = (
         "mysite.asgi:application",
         "The ASGI application as module.path:attribute (attribute defaults to application). "
         "Unset: <package>.asgi:application for the nearest package of DJANGO_SETTINGS_MODULE holding an asgi.py, "
-        "else the single */asgi.py "
-        "in the working directory, else the built-in default app.",
+        "else Django's own ASGI handler for those settings (all an asgi.py does); without DJANGO_SETTINGS_MODULE, "
+        "the single */asgi.py in the working directory, else the built-in default app.",
         values.app_path,
     ),
     Variable(
@@ -134,9 +134,41 @@ VARIABLES: tuple[Variable, ...] = (
         values.url_path,
         "/",
     ),
-    Variable("DJANGO_MIGRATE", "0", "1", "Run manage.py migrate --noinput before serving.", values.boolean, False),
     Variable(
-        "DJANGO_COLLECTSTATIC", "0", "1", "Run manage.py collectstatic --noinput before serving.", values.boolean, False
+        "DJANGO_MIGRATE",
+        "0",
+        "1",
+        "Run migrate --noinput before serving: python manage.py in the working directory, "
+        "else python -m django with DJANGO_SETTINGS_MODULE.",
+        values.boolean,
+        False,
+    ),
+    Variable(
+        "DJANGO_COLLECTSTATIC",
+        "0",
+        "1",
+        "Run collectstatic --noinput before serving, like DJANGO_MIGRATE (STATIC_ROOT must be writable: "
+        "under /data or in WRITABLE_DIRS; collecting at build time is better).",
+        values.boolean,
+        False,
+    ),
+    Variable(
+        "DJANGO_ASGI_USER",
+        "set by each image (10001:10001)",
+        "10001:10001",
+        "uid:gid that a container started as root switches to, after making /data and WRITABLE_DIRS writable "
+        "by it; the steps, hooks, server and commands all run as this user. Started as another user "
+        "(--user, runAsUser), nothing is switched.",
+        values.user,
+    ),
+    Variable(
+        "WRITABLE_DIRS",
+        "empty",
+        "/app/media",
+        "Directories besides /data that a container started as root makes writable by DJANGO_ASGI_USER "
+        "(created when missing; comma-separated absolute paths). Nothing else of the image is writable but /tmp.",
+        values.directories,
+        (),
     ),
 )
 

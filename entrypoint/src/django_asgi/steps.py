@@ -1,6 +1,7 @@
 """What runs before the server: migrate, collectstatic, /docker-entrypoint.d/."""
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,11 @@ HOOKS_DIR = Path("/docker-entrypoint.d")
 
 
 def startup_commands(
-    migrate: bool, collectstatic: bool, app_dir: str | os.PathLike, hooks_dir: str | os.PathLike
+    migrate: bool,
+    collectstatic: bool,
+    app_dir: str | os.PathLike,
+    hooks_dir: str | os.PathLike,
+    settings_module: str = "",
 ) -> list[list[str]]:
     app_dir, hooks_dir = Path(app_dir), Path(hooks_dir)
     commands = []
@@ -21,9 +26,13 @@ def startup_commands(
     ):
         if not wanted:
             continue
-        if not (app_dir / "manage.py").is_file():
-            raise ConfigError(name, None, f"is on but there is no manage.py in {app_dir}")
-        commands.append([sys.executable, "manage.py", command, "--noinput"])
+        if (app_dir / "manage.py").is_file():
+            commands.append([sys.executable, "manage.py", command, "--noinput"])
+        elif settings_module:
+            # What manage.py does, given the settings; -m puts the working directory on the path.
+            commands.append([sys.executable, "-m", "django", command, "--noinput"])
+        else:
+            raise ConfigError(name, None, f"is on but there is no manage.py in {app_dir} and no DJANGO_SETTINGS_MODULE")
     if hooks_dir.is_dir():
         for path in sorted(hooks_dir.iterdir()):
             if path.is_file() and os.access(path, os.X_OK):
@@ -38,13 +47,33 @@ def run(commands: list[list[str]], app_dir: str | os.PathLike) -> None:
         step = " ".join(Path(command[0]).name if index == 0 else part for index, part in enumerate(command))
         _log(f"running {step}")
         try:
-            status = subprocess.call(command, cwd=app_dir)
+            status = _call(command, app_dir)
         except OSError as error:
             raise StepFailed(step, 126) from error
         if status < 0:  # killed by a signal: report it the way a shell does
             raise StepFailed(step, 128 - status)
         if status != 0:
             raise StepFailed(step, status)
+
+
+def _call(command: list[str], app_dir: str | os.PathLike) -> int:
+    """Run one step; SIGTERM and SIGINT go on to it as SIGTERM.
+
+    The entrypoint is PID 1 until it execs the init (cli): the kernel would drop
+    signals it has no handler for, and a `docker stop` during a long migration
+    would wait for the kill.
+    """
+    process = subprocess.Popen(command, cwd=app_dir)
+
+    def forward(signum, frame):
+        process.send_signal(signal.SIGTERM)
+
+    previous = {signum: signal.signal(signum, forward) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return process.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _log(message: str) -> None:

@@ -83,3 +83,21 @@ def url_path(name: str, raw: str) -> str:
     if not text.startswith("/") or any(ch.isspace() or not ch.isprintable() for ch in text):
         raise ConfigError(name, raw, "expected a URL path starting with /, such as /healthz")
     return text
+
+
+def user(name: str, raw: str) -> tuple[int, int]:
+    """uid:gid, numeric (the image has no names to look up for arbitrary ids); never root."""
+    match = re.fullmatch(r"([0-9]{1,10}):([0-9]{1,10})", raw.strip())
+    if not match or int(match[1]) == 0 or max(int(match[1]), int(match[2])) > 2**32 - 2:
+        raise ConfigError(name, raw, "expected uid:gid, two numbers such as 10001:10001, the uid not 0 (root)")
+    return int(match[1]), int(match[2])
+
+
+def directories(name: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated absolute paths, normalised."""
+    import posixpath
+
+    items = tuple(item.strip() for item in raw.split(",") if item.strip())
+    if not all(item.startswith("/") and posixpath.normpath(item) != "/" for item in items):
+        raise ConfigError(name, raw, "expected comma-separated absolute paths of directories, such as /app/media")
+    return tuple(posixpath.normpath(item) for item in items)

@@ -23,6 +23,7 @@ from hello_django import views
 urlpatterns = [
     path("", views.index),
     path("api/", views.api),
+    path("visits/", views.visits),
     path("slow/", views.slow),
     path("admin/", admin.site.urls),
 ]

@@ -10,6 +10,12 @@ def index(request):
     return HttpResponse("Hello from Django\n", content_type="text/plain")
 
 
+def visits(request):
+    """Counts this browser's visits in its session: a write to the database on every request."""
+    request.session["visits"] = request.session.get("visits", 0) + 1
+    return HttpResponse(f"visits: {request.session['visits']}\n", content_type="text/plain")
+
+
 async def api(request):
     return JsonResponse({"message": "Hello from Django", "async": True})
 

@@ -11,4 +11,6 @@ INSTALLED_APPS: list[str] = []
 MIDDLEWARE = ["django.middleware.security.SecurityMiddleware", "django.middleware.common.CommonMiddleware"]
 DATABASES: dict = {}
 USE_TZ = True
+# Django's default (America/Chicago) would become the process time zone, and the servers' log times with it.
+TIME_ZONE = "UTC"
 TEMPLATES: list = []

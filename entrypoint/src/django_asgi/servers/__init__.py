@@ -49,15 +49,17 @@ def load(name: str):
 
 def versions(name: str) -> list[str]:
     """'distribution version' for each package the server's module names."""
+    return [f"{distribution} {installed(distribution)}" for distribution in load(name).DISTRIBUTIONS]
+
+
+def installed(distribution: str) -> str:
+    """The installed version of a distribution (a project's requirements may have replaced the image's)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    found = []
-    for distribution in load(name).DISTRIBUTIONS:
-        try:
-            found.append(f"{distribution} {version(distribution)}")
-        except PackageNotFoundError:
-            found.append(f"{distribution} (not installed)")
-    return found
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "(not installed)"
 
 
 def host_port(config: Config) -> str:
