@@ -100,12 +100,13 @@ class Container:
             "    try:\n"
             "        stat = open(f'/proc/{pid}/stat').read()\n"
             "        cmd = open(f'/proc/{pid}/cmdline', 'rb').read().split(b'\\0')\n"
-            "        uid = [l for l in open(f'/proc/{pid}/status') if l.startswith('Uid:')][0].split()[1]\n"
+            "        status = open(f'/proc/{pid}/status').read().splitlines()\n"
+            "        uid, gid = ([l for l in status if l.startswith(k)][0].split()[1] for k in ('Uid:', 'Gid:'))\n"
             "    except OSError:\n"
             "        continue\n"
             "    fields = stat.rpartition(')')[2].split()\n"
             "    out.append({'pid': int(pid), 'ppid': int(fields[1]), 'state': fields[0], 'uid': int(uid),\n"
-            "                'cmd': [c.decode() for c in cmd if c]})\n"
+            "                'gid': int(gid), 'cmd': [c.decode() for c in cmd if c]})\n"
             "print(json.dumps(out))\n"
         )
         processes = json.loads(self.exec("python", "-c", script).stdout)
@@ -162,6 +163,9 @@ def build_on(flavor: str, context: Path, name: str) -> str:
             "-q",
             "--build-arg",
             f"IMAGE={IMAGE}:{flavor}",
+            # The builder of the family, for projects whose requirements compile.
+            "--build-arg",
+            f"BUILDER={IMAGE}:build",
             "-t",
             tag,
             str(context),
@@ -227,3 +231,17 @@ def pytest_terminal_summary(terminalreporter):
 def pytest_sessionfinish(session, exitstatus):
     if _figures and session.config.getoption("long"):
         reliability_report.write(_figures, ROOT / "docs" / "reliability.md")
+
+
+@pytest.fixture
+def empty_volume(tmp_path, flavor) -> Path:
+    """An empty host directory owned by root, as a fresh Fly.io volume or `-v ./dir:/data` gives one.
+
+    Made root's through a container, so that this holds wherever Docker runs, not only for root.
+    """
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    docker("run", "--rm", "--entrypoint", "sh", "-v", f"{volume}:/volume", f"{IMAGE}:{flavor}",
+           "-c", "chown 0:0 /volume && chmod 0755 /volume")  # fmt: skip
+    assert (volume.stat().st_uid, volume.stat().st_gid) == (0, 0)
+    return volume

@@ -15,7 +15,10 @@ def bake_print(*args: str, env: dict | None = None) -> dict:
 
 def test_default_group_builds_every_flavor_locally():
     plan = bake_print(env={"BASE_IMAGE": "", "VERSION": "1.2.3", "PYTHON_VERSION": ""})
-    assert sorted(plan["group"]["default"]["targets"]) == sorted(FLAVORS)
+    assert sorted(plan["group"]["default"]["targets"]) == sorted([*FLAVORS, "build"])
+    builder = plan["target"]["build"]
+    assert builder["target"] == "build" and builder["output"] == ["type=docker"]
+    assert set(builder["tags"]) == {"django-asgi:build", "django-asgi:build-py3.13", "django-asgi:build-1.2.3-py3.13"}
     for flavor in FLAVORS:
         target = plan["target"][flavor]
         assert target["output"] == ["type=docker"]
@@ -40,7 +43,16 @@ def test_release_group_is_every_flavor_on_every_python_multi_arch_with_attestati
     plan = bake_print("release", env=env)
     versions = tomllib.loads((ROOT / "images" / "versions.toml").read_text())
     expected = {f"release-{f}-py{p.replace('.', '')}": (f, p) for f in FLAVORS for p in versions["python"]}
-    assert sorted(plan["group"]["release"]["targets"]) == sorted(expected)
+    builders = {f"release-build-py{p.replace('.', '')}": p for p in versions["python"]}
+    assert sorted(plan["group"]["release"]["targets"]) == sorted([*expected, *builders])
+    for name, python in builders.items():
+        target = plan["target"][name]
+        assert target["target"] == "build" and target["platforms"] == ["linux/amd64", "linux/arm64"]
+        assert target["args"]["BASE_IMAGE"] == f"python:{python}-slim-trixie"
+        short = {"build"} if python == versions["default_python"] else set()
+        for repository in ("ghcr.io/example/django-asgi", "docker.io/example/django-asgi"):
+            tags = {tag.removeprefix(f"{repository}:") for tag in target["tags"] if tag.startswith(repository + ":")}
+            assert tags == short | {f"build-py{python}", f"build-py{python}-20261129"}
     for name, (flavor, python) in expected.items():
         target = plan["target"][name]
         assert target["platforms"] == ["linux/amd64", "linux/arm64"]

@@ -1,7 +1,9 @@
 """Each flavor, run as users run it, checked from outside the container."""
 
 import asyncio
+import datetime
 import json
+import re
 import signal
 import threading
 import time
@@ -38,7 +40,7 @@ def test_example_project_serves(example_image, run_container):
     assert container.get("/") == (200, "Hello from Django\n")
     status, body = container.get("/api/")
     assert status == 200 and '"async": true' in body
-    # WhiteNoise serves what collectstatic put into the image.
+    # ServeStatic serves what collectstatic put into the image.
     assert container.get("/static/admin/css/base.css")[0] == 200
 
 
@@ -104,10 +106,11 @@ def test_http2_cleartext(image, run_container):
 def test_runs_as_non_root_under_init(image, flavor, run_container):
     container = run_container(image, env={"WORKERS": "2"}).wait_ready()
     host = testinfra.get_host(f"docker://{container.name}")
-    assert host.user().uid != 0
-    init, server, _ = server_tree(container)
+    init, server, workers = server_tree(container)
     assert init["cmd"][0].endswith("dumb-init")
-    assert init["uid"] != 0 and server["uid"] != 0
+    # Started as root (no USER in the image), switched to the app user before dumb-init was exec'd.
+    assert {(p["uid"], p["gid"]) for p in (init, server, *workers)} == {(10001, 10001)}
+    assert host.user("app").uid == 10001 and host.group("app").gid == 10001
     expected = {
         "granian": "granian",
         "uvicorn": "gunicorn",
@@ -168,11 +171,24 @@ def test_server_flag_is_appended(image, flavor, run_container):
 @pytest.mark.parametrize(
     "options",
     [
-        ("--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"),
+        # The README's hardened run: without capabilities, root cannot switch users; --user starts as the app user.
+        (
+            "--user",
+            "10001:10001",
+            "--read-only",
+            "--tmpfs",
+            "/tmp",
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges",
+        ),
+        # As root with Docker's default capabilities, the entrypoint switches users.
+        ("--read-only", "--tmpfs", "/tmp", "--security-opt", "no-new-privileges"),
         ("--user", "12345:12345"),
         ("--user", "4242:0", "--read-only", "--cap-drop", "ALL"),
     ],
-    ids=["hardened", "any-uid", "any-uid-read-only-no-tmp"],
+    ids=["hardened", "root-read-only", "any-uid", "any-uid-read-only-no-tmp"],
 )
 def test_restricted_runs_serve(image, options, run_container):
     container = run_container(image, docker_args=options).wait_ready()
@@ -191,8 +207,11 @@ def test_default_app_and_healthcheck(image, flavor, run_container):
 def test_startup_logs_are_clean(example_image, run_container):
     container = run_container(example_image, env={"WORKERS": "2"}).wait_ready()
     container.get("/")
+    # Static files through ServeStatic: no "StreamingHttpResponse must consume synchronous iterators" Warning.
+    assert container.get("/static/admin/css/base.css")[0] == 200
     docker("stop", container.name, timeout=60)
     logs = container.logs()
+    assert "Warning" not in logs
     assert "Traceback" not in logs
     assert "lifespan" not in logs.lower()
     assert "django-asgi:" in logs and "serving hello_django.asgi:application on 0.0.0.0:8000" in logs
@@ -217,7 +236,9 @@ def test_labels_name_server_and_versions(image, flavor):
         assert labels[f"org.opencontainers.image.{key}"], key
     config = json.loads(docker("image", "inspect", "-f", "{{json .Config}}", image).stdout)
     assert config["WorkingDir"] == "/app" and "8000/tcp" in config["ExposedPorts"]
-    assert config["User"] == "10001:10001" and "PYTHONUNBUFFERED=1" in config["Env"]
+    # No USER: derived images build as root; the entrypoint switches to DJANGO_ASGI_USER to serve.
+    assert not config.get("User") and "DJANGO_ASGI_USER=10001:10001" in config["Env"]
+    assert "PYTHONUNBUFFERED=1" in config["Env"]
     assert config["Healthcheck"]["Test"][-1] == "healthcheck"
 
 
@@ -230,3 +251,19 @@ def test_translations_work_without_their_sources(image):
         "print(len(list(pathlib.Path(django.__file__).parent.rglob('*.po'))))\n"
     )
     assert docker("run", "--rm", image, "python", "-c", script).stdout.split() == ["Oui", "0"]
+
+
+# The flavors whose access log shows the time (uvicorn's has none).
+@pytest.mark.parametrize("flavor", ["daphne", "granian", "hypercorn"])
+def test_default_app_logs_utc_times(image, flavor, run_container):
+    # Django makes TIME_ZONE the process time zone; its default is America/Chicago.
+    container = run_container(image).wait_ready()
+    before = datetime.datetime.now(datetime.UTC)
+    container.get("/utc-check")
+    wait_for(lambda: '"GET /utc-check' in container.logs(), 10, message="the access log line")
+    (line,) = [line for line in container.logs().splitlines() if '"GET /utc-check' in line]
+    if flavor == "daphne":  # [29/Nov/2026:19:53:28], local time without an offset
+        logged = datetime.datetime.strptime(re.search(r"\[(\S+)\]", line)[1], "%d/%b/%Y:%H:%M:%S")
+        assert abs(logged.replace(tzinfo=datetime.UTC) - before) < datetime.timedelta(minutes=2), line
+    else:
+        assert "+0000]" in line, line

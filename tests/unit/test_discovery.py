@@ -50,8 +50,8 @@ def test_from_variables(tmp_path, env, app):
     "layout, settings_module",
     [
         # Older projects: wsgi.py only, split settings.
-        ({"shop/__init__.py": "", "shop/wsgi.py": "", "shop/settings/__init__.py": "", "shop/settings/production.py": ""},
-         "shop.settings.production"),
+        ({"shop/__init__.py": "", "shop/wsgi.py": "", "shop/settings/__init__.py": "",
+          "shop/settings/production.py": ""}, "shop.settings.production"),
         # A top-level settings module beside manage.py.
         ({"settings.py": "", "manage.py": ""}, "settings"),
     ],
@@ -69,7 +69,8 @@ def test_no_asgi_py_serves_djangos_handler(tmp_path, layout, settings_module):
     [
         ({}, "ghost.settings", "module ghost.settings not found: there is no ghost in {dir} or on the Python path"),
         ({"shop/__init__.py": "", "shop/settings/__init__.py": ""}, "shop.settings.production",
-         "module shop.settings.production not found: package shop.settings ({dir}/shop/settings) has no module production"),
+         "module shop.settings.production not found: "
+         "package shop.settings ({dir}/shop/settings) has no module production"),
         ({}, "settings", "module settings not found: there is no settings in {dir} or on the Python path"),
     ],
 )  # fmt: skip
@@ -79,7 +80,9 @@ def test_settings_module_that_cannot_be_found(tmp_path, layout, settings_module,
     app = resolve(tmp_path, **env)
     with pytest.raises(ConfigError) as caught:
         discovery.check(app, None, env, tmp_path)
-    assert caught.value.line() == f"django-asgi: DJANGO_SETTINGS_MODULE={settings_module!r}: {reason.format(dir=tmp_path)}"
+    assert (
+        caught.value.line() == f"django-asgi: DJANGO_SETTINGS_MODULE={settings_module!r}: {reason.format(dir=tmp_path)}"
+    )
 
 
 def write(root, layout: dict[str, str]) -> None:

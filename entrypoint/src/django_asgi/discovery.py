@@ -90,7 +90,9 @@ def missing(module: str, app_dir: str | os.PathLike) -> str | None:
         origin, package_dirs = found
         if index < len(parts) - 1:
             if package_dirs is None:
-                return f"module {module} not found: {'.'.join(parts[: index + 1])} ({origin}) is a module, not a package"
+                return (
+                    f"module {module} not found: {'.'.join(parts[: index + 1])} ({origin}) is a module, not a package"
+                )
             search = package_dirs
     return None
 

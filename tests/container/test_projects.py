@@ -1,0 +1,85 @@
+"""Projects as users write them, built by the README's recipes on every flavor: built as root, served
+as the app user, state on /data, no asgi.py, compiled requirements, an older Django."""
+
+import re
+
+import httpx
+import pytest
+
+from conftest import ROOT, build_on, docker
+
+PROJECTS = ROOT / "tests" / "container" / "projects"
+APP_UID = APP_GID = 10001
+
+
+@pytest.fixture
+def shop_image(flavor) -> str:
+    """An older project: wsgi.py only, split settings, manage.py in a sub-folder, static files collected
+    into its package, psycopg2 compiled from source, Django pinned below the image's."""
+    return build_on(flavor, PROJECTS / "shop", "django-asgi-shop")
+
+
+@pytest.fixture
+def flat_image(flavor) -> str:
+    """A one-file project: settings.py beside manage.py, no package, no asgi.py."""
+    return build_on(flavor, PROJECTS / "flat", "django-asgi-flat")
+
+
+def owners(root) -> set[tuple[int, int]]:
+    return {(path.lstat().st_uid, path.lstat().st_gid) for path in [root, *root.rglob("*")]}
+
+
+def test_older_project_with_compiled_requirements_and_state_on_a_volume(
+    shop_image, flavor, empty_volume, run_container
+):
+    container = run_container(
+        shop_image,
+        env={"DJANGO_MIGRATE": "1", "WRITABLE_DIRS": "/app/media", "WORKERS": "2"},
+        docker_args=("-v", f"{empty_volume}:/data"),
+    ).wait_ready(timeout=60)
+    status, body = container.get("/")
+    # Django's own handler serves it; the project's Django replaced the image's; psycopg2 was compiled.
+    assert status == 200 and re.fullmatch(r"shop on Django 5\.2\.\d+, psycopg2 2\.9\.13 \(libpq \d+\)\n", body), body
+    logs = container.logs()
+    assert "serving Django's ASGI handler for shop.settings.production (no asgi.py found) on 0.0.0.0:8000" in logs
+    assert re.search(r", django 5\.2\.\d+, python ", logs), logs
+    # migrate ran without /app/manage.py, as the app user, into the root-owned volume.
+    assert "django-asgi: running python -m django migrate --noinput" in logs
+    # Writes through the app: the database on the volume, an upload in WRITABLE_DIRS.
+    with httpx.Client(base_url=container.url, timeout=10) as client:
+        assert [client.get("/visits/").text for _ in range(2)] == ["visits: 1\n", "visits: 2\n"]
+        assert client.get("/upload/").text == f"/app/media/notes/note.txt {APP_UID}\n"
+    assert (empty_volume / "shop.sqlite3").is_file()
+    assert owners(empty_volume) == {(APP_UID, APP_GID)}  # no root-owned file ever lands in /data
+    # collectstatic wrote into the package at build time; ServeStatic serves it.
+    assert container.get("/static/shop/site.css") == (200, "body { color: #222; }\n")
+    assert container.exec("test", "-e", "/usr/bin/gcc", check=False).returncode != 0  # no compiler at run time
+    assert "Warning" not in container.logs()
+
+
+def test_top_level_settings_module_is_served(flat_image, run_container):
+    container = run_container(flat_image).wait_ready()
+    assert container.get("/") == (200, "flat project\n")
+    assert "serving Django's ASGI handler for settings (no asgi.py found)" in container.logs()
+
+
+def test_daphne_in_installed_apps_names_the_fix(flat_image, flavor, run_container):
+    # Channels' installation guide puts "daphne" in INSTALLED_APPS; only the daphne image has it.
+    container = run_container(flat_image, env={"EXTRA_APPS": "daphne", "WORKERS": "2"})
+    if flavor == "daphne":
+        container.wait_ready()
+        return
+    code = container.wait_exit(timeout=60)
+    logs = container.logs()
+    assert code == (1 if flavor == "granian" else 3), logs  # granian stops at its own crash-loop check
+    assert logs.count("Traceback (most recent call last)") == 1, logs
+    # After the traceback, one line of ours names the fix.
+    (hint,) = [line for line in logs.splitlines() if line.startswith("django-asgi: ") and "failed to load" in line]
+    assert "no module named 'daphne'" in hint and 'remove "daphne" from INSTALLED_APPS' in hint
+    assert f"this image serves with {flavor}" in hint and "add daphne to your requirements" in hint
+
+
+def test_dry_run_anywhere_among_the_flags(image):
+    result = docker("run", "--rm", image, "--backlog", "2048", "--dry-run")
+    assert result.returncode == 0 and result.stdout.count("\n") == 1
+    assert "--backlog 2048 django_asgi.asgi:application" in result.stdout and "--dry-run" not in result.stdout
