@@ -83,3 +83,20 @@ def test_dry_run_anywhere_among_the_flags(image):
     result = docker("run", "--rm", image, "--backlog", "2048", "--dry-run")
     assert result.returncode == 0 and result.stdout.count("\n") == 1
     assert "--backlog 2048 django_asgi.asgi:application" in result.stdout and "--dry-run" not in result.stdout
+
+
+def test_the_readme_recipe_for_compiled_requirements_is_the_one_built_here():
+    # The shop project's Dockerfile is the README's recipe; only the bases (build arguments here),
+    # the settings module and where collectstatic finds manage.py differ.
+    section = (ROOT / "README.md").read_text().split("\n### Compiled dependencies\n", 1)[1].split("\n## ", 1)[0]
+    (recipe,) = re.findall(r"```dockerfile\n(.*?)```", section, re.S)
+
+    def steps(text: str) -> list[str]:
+        joined = text.replace("\\\n", " ")
+        return [" ".join(line.split()) for line in joined.splitlines() if line.strip() and not line.startswith("#")]
+
+    differ = ("FROM ", "ENV DJANGO_SETTINGS_MODULE", "RUN python manage.py collectstatic")
+    shop = steps((PROJECTS / "shop" / "Dockerfile").read_text())
+    assert [step for step in steps(recipe) if not step.startswith(differ)] == [
+        step for step in shop if not step.startswith((*differ, "ARG ", "RUN python -m django collectstatic"))
+    ]
