@@ -89,7 +89,7 @@ def test_writable_dirs_never_cover_code(image, path):
 
 def test_hooks_run_as_the_app_user(image, tmp_path, run_container):
     hook = tmp_path / "10-whoami"
-    hook.write_text("#!/bin/sh\necho \"hook ran as $(id -u):$(id -g)\"\n")
+    hook.write_text('#!/bin/sh\necho "hook ran as $(id -u):$(id -g)"\n')
     hook.chmod(0o755)
     container = run_container(image, docker_args=("-v", f"{hook}:/docker-entrypoint.d/10-whoami:ro")).wait_ready()
     assert f"hook ran as {APP_UID}:{APP_GID}" in container.logs()

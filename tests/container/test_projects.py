@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from conftest import ROOT, build_on, docker
+from polling import wait_for
 
 PROJECTS = ROOT / "tests" / "container" / "projects"
 APP_UID = APP_GID = 10001
@@ -21,8 +22,12 @@ def shop_image(flavor) -> str:
 
 @pytest.fixture
 def flat_image(flavor) -> str:
-    """A one-file project: settings.py beside manage.py, no package, no asgi.py."""
+    """A project whose root is a package (/app/__init__.py), with a top-level settings.py and no asgi.py,
+    split requirements and a SECRET_KEY required at import."""
     return build_on(flavor, PROJECTS / "flat", "django-asgi-flat")
+
+
+FLAT_ENV = {"DJANGO_SECRET_KEY": "run-time-secret"}
 
 
 def owners(root) -> set[tuple[int, int]]:
@@ -57,15 +62,36 @@ def test_older_project_with_compiled_requirements_and_state_on_a_volume(
     assert "Warning" not in container.logs()
 
 
-def test_top_level_settings_module_is_served(flat_image, run_container):
-    container = run_container(flat_image).wait_ready()
+def test_package_root_with_top_level_settings_is_served(flat_image, run_container):
+    container = run_container(flat_image, env=FLAT_ENV).wait_ready()
     assert container.get("/") == (200, "flat project\n")
+    assert container.get("/static/flat.css") == (200, "p { margin: 0; }\n")  # collected at build
     assert "serving Django's ASGI handler for settings (no asgi.py found)" in container.logs()
+
+
+@pytest.mark.parametrize("shape", ["disable", "root-warning"])
+def test_project_logging_keeps_the_access_log(flat_image, shape, run_container):
+    # "disable_existing_loggers": True (as Django's documentation shows it), or a root logger at WARNING.
+    container = run_container(flat_image, env={**FLAT_ENV, "LOGGING_SHAPE": shape, "WORKERS": "2"}).wait_ready()
+    paths = [f"/ping/{shape}-{index}/" for index in range(3)]
+    for path in paths:
+        assert container.get(path)[0] == 200
+    for path in paths:
+        wait_for(lambda path=path: path in container.logs(), 10, message=f"the access log line of {path}")
+
+
+def test_access_log_off_is_still_off_with_project_logging(flat_image, run_container):
+    container = run_container(flat_image, env={**FLAT_ENV, "LOGGING_SHAPE": "disable", "ACCESS_LOG": "0"})
+    container.wait_ready()
+    assert container.get("/ping/quiet/")[0] == 200
+    # The app answered first; the log shows nothing of that request (a server writes its line as it answers).
+    assert container.get("/")[0] == 200
+    assert "/ping/quiet/" not in container.logs()
 
 
 def test_daphne_in_installed_apps_names_the_fix(flat_image, flavor, run_container):
     # Channels' installation guide puts "daphne" in INSTALLED_APPS; only the daphne image has it.
-    container = run_container(flat_image, env={"EXTRA_APPS": "daphne", "WORKERS": "2"})
+    container = run_container(flat_image, env={**FLAT_ENV, "EXTRA_APPS": "daphne", "WORKERS": "2"})
     if flavor == "daphne":
         container.wait_ready()
         return
@@ -79,10 +105,16 @@ def test_daphne_in_installed_apps_names_the_fix(flat_image, flavor, run_containe
     assert f"this image serves with {flavor}" in hint and "add daphne to your requirements" in hint
 
 
-def test_dry_run_anywhere_among_the_flags(image):
+def test_dry_run_anywhere_among_the_flags(image, flavor):
     result = docker("run", "--rm", image, "--backlog", "2048", "--dry-run")
     assert result.returncode == 0 and result.stdout.count("\n") == 1
-    assert "--backlog 2048 django_asgi.asgi:application" in result.stdout and "--dry-run" not in result.stdout
+    argv = result.stdout.split()
+    assert "--dry-run" not in argv and argv[-3:-1] == ["--backlog", "2048"]
+    # granian is given the wrapper's file (entrypoint/src/django_asgi/servers/granian.py says why).
+    wrapper = (
+        "/opt/venv/lib/python3.13/site-packages/django_asgi/asgi.py" if flavor == "granian" else "django_asgi.asgi"
+    )
+    assert argv[-1] == f"{wrapper}:application"
 
 
 def test_the_readme_recipe_for_compiled_requirements_is_the_one_built_here():

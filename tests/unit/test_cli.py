@@ -19,6 +19,7 @@ from django_asgi import cli
 from unit_support import (
     DEFAULT_APP,
     DEFAULT_ARGV,
+    GRANIAN_WRAPPER,
     SERVERS,
     WRAPPER,
     Result,
@@ -62,7 +63,7 @@ def test_serving_adds_the_plan_environment(entrypoint):
     )
     assert result.returncode == 0, result
     started = json.loads(result.stdout)
-    assert started["argv"][-1] == WRAPPER
+    assert started["argv"][-1] == GRANIAN_WRAPPER
     assert started["env"]["DJANGO_ASGI_APP"] == "django_asgi.asgi:application"
     assert started["env"]["DJANGO_ASGI_TRUSTED_PROXIES"] == "10.0.0.0/8"
     # Each start has its own id, under which the workers report a failing import once.
@@ -79,7 +80,7 @@ def test_flags_are_appended_to_the_server_command(entrypoint):
         "10",
         "--http",
         "2",
-        WRAPPER,
+        GRANIAN_WRAPPER,
     ]
 
 
@@ -91,7 +92,7 @@ def test_dry_run_with_flags(entrypoint):
         *DEFAULT_ARGV["granian"][:-1],
         "--backlog",
         "10",
-        WRAPPER,
+        GRANIAN_WRAPPER,
     ]
     assert result.stderr == ""
 

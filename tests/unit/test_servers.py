@@ -11,7 +11,7 @@ import django_asgi.cpus
 from django_asgi import cli
 from django_asgi.errors import ConfigError
 
-from unit_support import DEFAULT_APP, DEFAULT_ARGV, DEFAULT_ENV, PY, SERVERS, WRAPPER, swap
+from unit_support import DEFAULT_APP, DEFAULT_ARGV, DEFAULT_ENV, GRANIAN_WRAPPER, PY, SERVERS, WRAPPER, swap
 
 
 @pytest.fixture(autouse=True)
@@ -138,10 +138,10 @@ SWAPS = [
     (
         "granian",
         {"SERVER_ARGS": "--workers-lifetime 3600 --http 2"},
-        [WRAPPER],
-        ["--workers-lifetime", "3600", "--http", "2", WRAPPER],
+        [GRANIAN_WRAPPER],
+        ["--workers-lifetime", "3600", "--http", "2", GRANIAN_WRAPPER],
     ),
-    ("granian", {"SERVER_ARGS": "  "}, [WRAPPER], [WRAPPER]),
+    ("granian", {"SERVER_ARGS": "  "}, [GRANIAN_WRAPPER], [GRANIAN_WRAPPER]),
 ]
 
 

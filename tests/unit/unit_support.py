@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import django_asgi
 from django_asgi import steps
 
 from polling import wait_for  # noqa: F401  (re-exported for the unit tests)
@@ -19,6 +20,8 @@ BIN_DIR = str(Path(sys.executable).parent)
 SERVERS = ("daphne", "hypercorn", "uvicorn", "granian")
 DEFAULT_APP = "django_asgi.default_app.asgi:application"
 WRAPPER = "django_asgi.asgi:application"
+# granian is given the wrapper's file (servers/granian.py says why).
+GRANIAN_WRAPPER = str(Path(django_asgi.__file__).parent / "asgi.py") + ":application"
 
 # The flags gunicorn and hypercorn spell alike, with the defaults.
 GUNICORN_STYLE = ["--log-level", "info", "--error-logfile", "-", "--access-logfile", "-",
@@ -36,7 +39,7 @@ DEFAULT_ARGV = {
                 "--worker-tmp-dir", "/dev/shm", "--no-control-socket", WRAPPER],
     "granian": ["granian", "--interface", "asginl", "--host", "0.0.0.0", "--port", "8000", "--workers", "1",
                 "--log-level", "info", "--access-log", "--workers-kill-timeout", "20",
-                "--http1-header-read-timeout", "5000", "--respawn-failed-workers", WRAPPER],
+                "--http1-header-read-timeout", "5000", "--respawn-failed-workers", GRANIAN_WRAPPER],
 }
 # fmt: on
 # Every server loads the app through the wrapper (django_asgi.asgi), which reads DJANGO_ASGI_APP.

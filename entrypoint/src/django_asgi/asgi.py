@@ -6,10 +6,29 @@ reported once and ends the worker with django_asgi.boot.BOOT_ERROR) and wraps it
 in the module's namespace, so it must exist at import time.
 """
 
+import logging
 import os
 
 from django_asgi.boot import load_or_exit
 from django_asgi.servers import TRUSTED_PROXIES
 from django_asgi.wrapper import TrustedProxies, wrap
 
-application = wrap(load_or_exit(os.environ["DJANGO_ASGI_APP"]), TrustedProxies(os.environ.get(TRUSTED_PROXIES, "")))
+
+def _load_keeping_server_logs(target: str):
+    """Import the app; loggers the server set up before stay on.
+
+    Django applies the project's LOGGING while the app is imported, and a
+    "disable_existing_loggers": True (as Django's documentation shows it) turns
+    off every logger that exists by then: the server's access and error logs.
+    """
+    enabled = [logger for logger in logging.root.manager.loggerDict.values() if isinstance(logger, logging.Logger)]
+    enabled = [logger for logger in enabled if not logger.disabled]
+    app = load_or_exit(target)
+    for logger in enabled:
+        logger.disabled = False
+    return app
+
+
+application = wrap(
+    _load_keeping_server_logs(os.environ["DJANGO_ASGI_APP"]), TrustedProxies(os.environ.get(TRUSTED_PROXIES, ""))
+)

@@ -1,9 +1,16 @@
 """granian: Rust HTTP core, workers of its own, HTTP/2 cleartext."""
 
+import os
+
 from django_asgi.servers import Plan, refuse, served, supervised
 from django_asgi.settings import Config
 
 DISTRIBUTIONS = ("granian",)
+# granian takes a dotted target for a path under the working directory and climbs out of every
+# package around it: with an /app/__init__.py (some projects have one) every worker would import
+# app.django_asgi.asgi and fail (granian/_internal.py, prepare_import). Given the module's file, it
+# imports it by its own package's name.
+WRAPPER_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "asgi.py") + ":application"
 
 
 def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
@@ -15,7 +22,7 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
     )
     if config.keep_alive > 60:
         refuse(config, "KEEP_ALIVE", "granian allows at most 60 seconds")
-    target, env = served(config, app)
+    _, env = served(config, app)
     # fmt: off
     argv = [
         "granian",
@@ -34,7 +41,7 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
         "--respawn-failed-workers",
         *config.server_args,
         *extra,
-        target,
+        WRAPPER_FILE,
     ]
     # fmt: on
     if config.reload:
