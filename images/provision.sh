@@ -5,7 +5,8 @@
 #
 # DJANGO_ASGI_PLATFORM (e.g. linux/arm64) asks for a base of another platform.
 # After it: BASE_IMAGE is exported when the official base could not be had,
-# and DJANGO_ASGI_DOCKERD_PID names a dockerd this script started (empty if none).
+# BUILD_CA when pip here trusts an extra CA bundle, and DJANGO_ASGI_DOCKERD_PID
+# names a dockerd this script started (empty if none).
 
 DJANGO_ASGI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DJANGO_ASGI_DOCKERD_PID=${DJANGO_ASGI_DOCKERD_PID:-}
@@ -28,12 +29,17 @@ _da_apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
 }
 
-# The Debian mirror this machine already uses, so nothing here names a host.
+# The Debian mirror this machine already uses, so nothing here names a host;
+# `_da_debian_mirror -security` gives its security mirror.
 _da_debian_mirror() {
-    local f uri
+    local f uri suffix=${1:-}
     for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list; do
         [ -r "$f" ] || continue
-        uri=$(grep -Eo '(https?|file)://[^ ]+' "$f" | grep -v -- '-security' | grep -m1 '/debian/\?$')
+        if [ -n "$suffix" ]; then
+            uri=$(grep -Eo '(https?|file)://[^ ]+' "$f" | grep -m1 -- "/debian$suffix/\?\$")
+        else
+            uri=$(grep -Eo '(https?|file)://[^ ]+' "$f" | grep -v -- '-security' | grep -m1 '/debian/\?$')
+        fi
         [ -n "$uri" ] && { printf '%s\n' "${uri%/}"; return 0; }
     done
     return 1
@@ -152,7 +158,18 @@ da_tool_venv() {
     printf '%s\n' "$venv"
 }
 
+# A machine whose pip trusts an extra CA bundle (behind an intercepting proxy) builds
+# with that bundle as the build secret "build-ca" (docker-bake.hcl: BUILD_CA), so that
+# no image trusts it at run time. Elsewhere nothing is set.
+da_provision_build_ca() {
+    local bundle=${BUILD_CA:-${PIP_CERT:-${SSL_CERT_FILE:-${REQUESTS_CA_BUNDLE:-}}}}
+    [ -n "$bundle" ] || bundle=$("${PYTHON:-python3}" -m pip config get global.cert 2>/dev/null) || bundle=
+    [ -n "$bundle" ] && [ -s "$bundle" ] || return 0
+    BUILD_CA=$bundle
+    export BUILD_CA
+}
+
 # Everything the build needs.
 da_provision() {
-    da_provision_engine && da_provision_buildx && da_provision_base
+    da_provision_engine && da_provision_buildx && da_provision_base && da_provision_build_ca
 }

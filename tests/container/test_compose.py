@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from conftest import ROOT, docker, http_get
+from conftest import ROOT, docker, http_get, to_build_from
 from polling import wait_for
 
 
@@ -31,7 +31,7 @@ def project(tmp_path):
 def test_compose_reloads_an_edited_view(project, image):
     name = f"django-asgi-compose-{uuid.uuid4().hex[:8]}"
     port = free_port()
-    env = {**os.environ, "IMAGE": image, "HOST_PORT": str(port)}
+    env = {**os.environ, "IMAGE": to_build_from(image), "HOST_PORT": str(port)}
 
     def compose(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
         return subprocess.run(

@@ -1,0 +1,48 @@
+"""What the images carry: no privilege-escalating files, their base named, no build machine's trust."""
+
+import json
+import os
+
+import pytest
+
+from conftest import FLAVORS, IMAGE, docker
+
+IMAGES = [*FLAVORS, "build"]
+
+
+def run_as_root(image: str, script: str) -> str:
+    return docker("run", "--rm", "--entrypoint", "sh", image, "-c", script).stdout
+
+
+@pytest.mark.parametrize("name", IMAGES)
+def test_no_setuid_or_setgid_files(name):
+    assert run_as_root(f"{IMAGE}:{name}", "find / -xdev -perm /6000 -type f") == ""
+
+
+@pytest.mark.parametrize("name", IMAGES)
+def test_base_image_is_named(name):
+    labels = json.loads(docker("image", "inspect", "-f", "{{json .Config.Labels}}", f"{IMAGE}:{name}").stdout)
+    expected = os.environ.get("BASE_IMAGE") or "python:3.13-slim-trixie"
+    assert labels["org.opencontainers.image.base.name"] == expected
+
+
+@pytest.mark.parametrize("name", IMAGES)
+def test_only_debians_certificate_authorities_are_trusted(name):
+    image = f"{IMAGE}:{name}"
+    env = json.loads(docker("image", "inspect", "-f", "{{json .Config.Env}}", image).stdout)
+    assert not [item for item in env if item.startswith(("SSL_CERT_FILE=", "PIP_CERT=", "REQUESTS_CA_BUNDLE="))]
+    # The trusted bundle is exactly what Debian's ca-certificates makes of its own certificates.
+    script = (
+        "ls -A /usr/local/share/ca-certificates; cp /etc/ssl/certs/ca-certificates.crt /tmp/shipped"
+        " && update-ca-certificates --fresh >/dev/null 2>&1"
+        " && cmp /tmp/shipped /etc/ssl/certs/ca-certificates.crt && echo same"
+    )
+    assert run_as_root(image, script) == "same\n"
+
+
+def test_stand_in_base_has_debians_security_updates():
+    base = os.environ.get("BASE_IMAGE", "")
+    if not base.startswith("django-asgi-offline-base"):
+        pytest.skip("the images were built on the official base, which brings its own updates")
+    sources = docker("run", "--rm", "--entrypoint", "cat", base, "/etc/apt/sources.list").stdout
+    assert [line.split()[2:] for line in sources.splitlines()] == [["trixie", "main"], ["trixie-security", "main"]]
