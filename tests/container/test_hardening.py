@@ -46,3 +46,27 @@ def test_stand_in_base_has_debians_security_updates():
         pytest.skip("the images were built on the official base, which brings its own updates")
     sources = docker("run", "--rm", "--entrypoint", "cat", base, "/etc/apt/sources.list").stdout
     assert [line.split()[2:] for line in sources.splitlines()] == [["trixie", "main"], ["trixie-security", "main"]]
+
+
+# One name each patched server's patches replace, and the line the image build then stops with.
+MOVED = {
+    "daphne": ("from twisted.web.http import HTTPChannel as owner", "_maybeChooseTransferDecoder", "twisted"),
+    "hypercorn": ("import h11._events as owner", "normalize_and_validate", "h11"),
+    "uvicorn": ("from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as owner", "shutdown", "uvicorn"),
+}
+
+
+@pytest.mark.parametrize("flavor", sorted(MOVED))
+def test_a_patch_whose_target_moved_stops_the_build(image, flavor):
+    # What the image build runs after installing the server (python -m django_asgi.patching SERVER),
+    # with one patched name gone, as an upgrade that renamed it would leave it.
+    setup, name, distribution = MOVED[flavor]
+    script = (
+        f"{setup}\ndel owner.{name}\nimport sys\nfrom django_asgi.patching import main\nsys.exit(main([{flavor!r}]))"
+    )
+    result = docker("run", "--rm", "--entrypoint", "python", image, "-c", script, check=False)
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"django-asgi: cannot patch {distribution} ") and f".{name} is gone (patch for: " in line
+    # Untouched, the same check passes.
+    assert docker("run", "--rm", "--entrypoint", "python", image, "-m", "django_asgi.patching", flavor).returncode == 0

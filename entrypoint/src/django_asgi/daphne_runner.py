@@ -1,10 +1,14 @@
-"""daphne with a graceful stop: `python -m django_asgi.daphne_runner [ours] [daphne's]`.
+"""daphne, patched: `python -m django_asgi.daphne_runner [ours] [daphne's]`.
 
-daphne stops at once on SIGTERM, cancelling requests in flight. This runs
-daphne's own command line, but on SIGTERM or SIGINT it stops listening, lets
-running requests finish (up to --graceful-timeout seconds) and then stops.
-While it drains, every response closes its connection, so keep-alive clients
-move on instead of keeping the worker busy.
+- A graceful stop. daphne stops at once on SIGTERM, cancelling requests in
+  flight. This runs daphne's own command line, but on SIGTERM or SIGINT it stops
+  listening, lets running requests finish (up to --graceful-timeout seconds) and
+  then stops. While it drains, every response closes its connection, so
+  keep-alive clients move on instead of keeping the worker busy.
+- No request smuggling. Twisted takes `Transfer-Encoding: identity` without a
+  Content-Length for a request without a body, and reads the body as the next
+  request (RFC 9112 6.3: a request's only transfer coding may be chunked):
+  every other Transfer-Encoding is answered 400.
 It also takes --log-level, which daphne's verbosity cannot express.
 Only the daphne image runs it.
 """
@@ -15,6 +19,8 @@ import os
 import signal
 import sys
 import time
+
+from django_asgi.patching import replace, require
 
 LEVELS = {
     "debug": logging.DEBUG,
@@ -35,7 +41,7 @@ def main() -> None:
         os.environ["LISTEN_PID"] = str(os.getpid())
     # Before daphne's own basicConfig, which then leaves this one in place.
     logging.basicConfig(level=LEVELS[ours.log_level], format="%(asctime)-15s %(levelname)-8s %(message)s")
-    _install_drain(ours.graceful_timeout)
+    install_patches(ours.graceful_timeout)
     from daphne.cli import CommandLineInterface
 
     sys.argv = ["daphne", *daphne_args]
@@ -49,36 +55,59 @@ def _last_on_connection(request) -> None:
         request.responseHeaders.setRawHeaders(b"Connection", [b"close"])
 
 
-def _install_drain(timeout: float) -> None:
+def install_patches(timeout: float = 20.0) -> None:
     from daphne.http_protocol import WebRequest
     from daphne.server import Server
     from twisted.internet import reactor
+    from twisted.web.http import HTTPChannel
 
-    original_run, original_listen_success = Server.run, Server.listen_success
-    original_process = WebRequest.process
+    def process(original):
+        def process(self):
+            # A request that arrives on an open connection while draining is served, and is its last.
+            if getattr(self.server, "draining", False):
+                _last_on_connection(self)
+            return original(self)
 
-    def process(self):
-        # A request that arrives on an open connection while draining is served, and is its last.
-        if getattr(self.server, "draining", False):
-            _last_on_connection(self)
-        return original_process(self)
+        return process
 
-    def listen_success(self, port):
-        self.__dict__.setdefault("ports", []).append(port)
-        return original_listen_success(self, port)
+    def listen_success(original):
+        def listen_success(self, port):
+            self.__dict__.setdefault("ports", []).append(port)
+            return original(self, port)
 
-    def run(self):
-        self.signal_handlers = False
+        return listen_success
 
-        def on_signal(signum, frame):
-            reactor.callFromThread(drain, self, time.monotonic() + timeout)
+    def run(original):
+        def run(self):
+            self.signal_handlers = False
 
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, on_signal)
-        return original_run(self)
+            def on_signal(signum, frame):
+                reactor.callFromThread(drain, self, time.monotonic() + timeout)
 
-    Server.run, Server.listen_success = run, listen_success
-    WebRequest.process = process
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, on_signal)
+            return original(self)
+
+        return run
+
+    def choose_transfer_decoder(original):
+        def choose_transfer_decoder(self, header, data):
+            if header == b"Transfer-Encoding" and data.strip().lower() != b"chunked":
+                return self._failChooseTransferDecoder()  # 400 and close
+            return original(self, header, data)
+
+        return choose_transfer_decoder
+
+    # fmt: off
+    replace(Server, "run", ("self",), run, "daphne", "daphne/server.py stops at once on SIGTERM")
+    replace(Server, "listen_success", ("self", "port"), listen_success, "daphne",
+            "daphne/server.py keeps no handle on its listening ports")
+    replace(WebRequest, "process", ("self",), process, "daphne", "keep-alive requests while draining")
+    # twisted/web/http.py HTTPChannel._maybeChooseTransferDecoder returns True for identity: no body.
+    replace(HTTPChannel, "_maybeChooseTransferDecoder", ("self", "header", "data"), choose_transfer_decoder,
+            "twisted", "Transfer-Encoding: identity read as no body, the body parsed as the next request")
+    require(HTTPChannel, "_failChooseTransferDecoder", "twisted", "answering 400 to a Transfer-Encoding")
+    # fmt: on
 
 
 def drain(server, deadline: float) -> None:

@@ -16,6 +16,8 @@ from typing import Any, ClassVar
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _HttpToolsProtocol
 from uvicorn_worker import UvicornWorker as _UvicornWorker
 
+from django_asgi.patching import overridden
+
 MAX_HEAD_BYTES = 64 * 1024  # request line and headers; more is answered with 400
 IDLE_GRACE = 1.0  # seconds
 
@@ -72,3 +74,15 @@ class UvicornWorker(_UvicornWorker):
         "lifespan": "off",
         "http": HttpToolsProtocol,
     }
+
+
+# What HttpToolsProtocol overrides must still be there, or the overrides are dead code
+# (uvicorn/protocols/http/httptools_impl.py).
+for _name, _parameters in {
+    "on_message_begin": ("self",),
+    "on_url": ("self", "url"),
+    "on_header": ("self", "name", "value"),
+    "on_headers_complete": ("self",),
+    "shutdown": ("self",),
+}.items():
+    overridden(_HttpToolsProtocol, _name, _parameters, "uvicorn", "request head limit and a gentler stop")

@@ -65,8 +65,43 @@ def forwarded(scope, trusted: TrustedProxies):
     return scope
 
 
+# Request framing every flavor holds to (RFC 9112): the servers' own parsers differ.
+HTTP_VERSIONS = ("1.0", "1.1", "2")
+
+
+def refused(scope) -> tuple[int, bytes] | None:
+    """The status and reason for a request no flavor may pass to the app, or None.
+
+    - An HTTP version the server does not speak (some parsers take "HTTP/1.2" or "HTTP/2.0" lines).
+    - Transfer-Encoding other than chunked (RFC 9112 6.3: a request's final coding must be chunked,
+      and no other coding is implemented): 501.
+    - Transfer-Encoding on HTTP/1.0, which has none (RFC 9112 6.1: the framing is faulty).
+    """
+    if scope.get("http_version") not in HTTP_VERSIONS:
+        return 505, b"HTTP version not supported\n"
+    coding = _header(scope, b"transfer-encoding")
+    if coding is not None:
+        if scope["http_version"] == "1.0":
+            return 400, b"Transfer-Encoding in an HTTP/1.0 request\n"
+        if coding.strip().lower() != "chunked":
+            return 501, b"Transfer-Encoding other than chunked\n"
+    return None
+
+
+async def _refuse(send, status: int, body: bytes) -> None:
+    headers = [
+        (b"content-type", b"text/plain"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 def wrap(app, trusted: TrustedProxies):
     async def application(scope, receive, send):
+        if scope["type"] == "http" and (refusal := refused(scope)) is not None:
+            return await _refuse(send, *refusal)
         if scope["type"] == "lifespan":
             while True:
                 message = await receive()

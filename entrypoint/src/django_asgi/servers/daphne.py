@@ -12,6 +12,8 @@ from django_asgi.servers import Plan, refuse, served, supervised
 from django_asgi.settings import Config
 
 DISTRIBUTIONS = ("daphne",)
+# Patches of the server's internals (django_asgi.patching checks them at image build).
+PATCHES = "django_asgi.daphne_runner:install_patches"
 
 
 def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:

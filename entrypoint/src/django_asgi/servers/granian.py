@@ -6,6 +6,8 @@ from django_asgi.servers import Plan, refuse, served, supervised
 from django_asgi.settings import Config
 
 DISTRIBUTIONS = ("granian",)
+# Nothing of granian is patched.
+PATCHES = None
 # granian takes a dotted target for a path under the working directory and climbs out of every
 # package around it: with an /app/__init__.py (some projects have one) every worker would import
 # app.django_asgi.asgi and fail (granian/_internal.py, prepare_import). Given the module's file, it

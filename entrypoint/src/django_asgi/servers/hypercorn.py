@@ -14,6 +14,8 @@ from django_asgi.servers import Plan, gunicorn_style, host_port, served, supervi
 from django_asgi.settings import Config
 
 DISTRIBUTIONS = ("hypercorn",)
+# Patches of the server's internals (django_asgi.patching checks them at image build).
+PATCHES = "django_asgi.hypercorn_runner:install_patches"
 
 
 def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:

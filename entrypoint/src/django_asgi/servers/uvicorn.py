@@ -4,6 +4,8 @@ from django_asgi.servers import Plan, gunicorn_style, host_port, served, supervi
 from django_asgi.settings import Config
 
 DISTRIBUTIONS = ("uvicorn", "gunicorn")
+# Patches of the server's internals (django_asgi.patching checks them at image build).
+PATCHES = "django_asgi.uvicorn_worker"
 
 
 def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:

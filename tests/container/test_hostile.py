@@ -1,0 +1,168 @@
+"""Hostile clients, on every flavor: malformed and ambiguous requests (request smuggling, RFC 9112).
+
+Each request of the corpus goes alone on a fresh connection to the probe project. Whatever the server
+answers, no byte of a body may reach the app as a request (the probe logs any request for /smuggled),
+and the server keeps serving. What each flavor answered is written to docs/security.md.
+"""
+
+import re
+import socket
+import time
+
+import pytest
+
+from conftest import ROOT
+from polling import wait_for
+
+SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+# A chunked body that ends at once, then the smuggled request: a server that frames by
+# Transfer-Encoding sees it as the next request, one that frames by Content-Length as body.
+CHUNKED_THEN_SMUGGLED = b"0\r\n\r\n" + SMUGGLED
+LENGTH = str(len(CHUNKED_THEN_SMUGGLED)).encode()
+
+
+def post(*headers: bytes, body: bytes = CHUNKED_THEN_SMUGGLED, version: bytes = b"HTTP/1.1") -> bytes:
+    return b"POST / " + version + b"\r\nHost: x\r\n" + b"".join(h + b"\r\n" for h in headers) + b"\r\n" + body
+
+
+# name: (request, what it tests, rule) -- rule "reject": 400/501 (or 505), or answered and closed
+# without a second response; "any": whatever the answer, nothing smuggled and the server serves on.
+CORPUS = {
+    "cl-te": (post(b"Content-Length: " + LENGTH, b"Transfer-Encoding: chunked"), "CL then TE", "framing"),
+    "te-cl": (post(b"Transfer-Encoding: chunked", b"Content-Length: " + LENGTH), "TE then CL", "framing"),
+    "cl-te-tab": (post(b"Content-Length: " + LENGTH, b"Transfer-Encoding:\tchunked"), "TE after a tab", "framing"),
+    "cl-te-upper": (post(b"Content-Length: " + LENGTH, b"Transfer-Encoding: CHUNKED"), "TE upper-case", "framing"),
+    "cl-te-obs-fold": (
+        post(b"Content-Length: " + LENGTH, b"Transfer-Encoding:\r\n chunked"),
+        "TE value on an obs-fold line",
+        "framing",
+    ),
+    "cl-te-space-colon": (
+        post(b"Content-Length: " + LENGTH, b"Transfer-Encoding : chunked"),
+        "space before the colon",
+        "framing",
+    ),
+    "cl-te-vtab": (post(b"Content-Length: " + LENGTH, b"Transfer-Encoding: \x0bchunked"), "TE after a VT", "framing"),
+    "cl-te-bare-lf": (
+        post(b"Content-Length: " + LENGTH + b"\nTransfer-Encoding: chunked"),
+        "TE after a bare LF",
+        "any",
+    ),
+    "te-identity": (post(b"Transfer-Encoding: identity", body=b"AAAAA" + SMUGGLED), "TE identity, no CL", "coding"),
+    "te-identity-cl": (
+        post(b"Transfer-Encoding: identity", b"Content-Length: 5", body=b"AAAAA" + SMUGGLED),
+        "TE identity with CL",
+        "coding",
+    ),
+    "te-gzip-chunked": (post(b"Transfer-Encoding: gzip, chunked"), "TE gzip, chunked", "coding"),
+    "te-chunked-identity": (post(b"Transfer-Encoding: chunked, identity"), "TE chunked, identity", "coding"),
+    "te-twice": (post(b"Transfer-Encoding: chunked", b"Transfer-Encoding: identity"), "two TE lines", "coding"),
+    "cl-conflict": (post(b"Content-Length: 0", b"Content-Length: " + LENGTH), "two different CLs", "framing"),
+    "cl-list": (post(b"Content-Length: 0, " + LENGTH), "CL list 0, N", "framing"),
+    "cl-plus": (post(b"Content-Length: +" + LENGTH), "CL with a sign", "any"),
+    "chunk-size-overflow": (
+        post(b"Transfer-Encoding: chunked", body=b"fffffffffffffffffffffff1\r\nA\r\n0\r\n\r\n" + SMUGGLED),
+        "chunk size past 64 bits",
+        "any",
+    ),
+    "chunk-bare-lf": (
+        post(b"Transfer-Encoding: chunked", body=b"5\nAAAAA\n0\n\n" + SMUGGLED),
+        "chunk lines ended by LF",
+        "any",
+    ),
+    "http10-te": (post(b"Transfer-Encoding: chunked", version=b"HTTP/1.0"), "HTTP/1.0 with TE", "coding"),
+    "nul-in-value": (b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", "NUL in a value", "any"),
+    "ctl-in-name": (b"GET / HTTP/1.1\r\nHost: x\r\nX\x01A: b\r\n\r\n", "control byte in a name", "any"),
+    "http-1.2": (b"GET / HTTP/1.2\r\nHost: x\r\n\r\n", "HTTP/1.2 request line", "version"),
+    "http-9.9": (b"GET / HTTP/9.9\r\nHost: x\r\n\r\n", "HTTP/9.9 request line", "version"),
+    "http-2.0-line": (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", "HTTP/2.0 as an HTTP/1 line", "version"),
+    "http-lowercase": (b"GET / http/1.1\r\nHost: x\r\n\r\n", "lower-case version", "any"),
+    "http-0.9": (b"GET /\r\n\r\n", "HTTP/0.9 request", "any"),
+}
+
+_outcomes: dict[str, dict[str, str]] = {}
+
+
+def exchange(address: tuple[str, int], request: bytes, quiet: float = 1.0) -> tuple[list[int], bool]:
+    """Send one request; the statuses of the responses that came back, and whether the server closed."""
+    received = b""
+    with socket.create_connection(address, timeout=5) as connection:
+        connection.sendall(request)
+        connection.settimeout(quiet)
+        closed = False
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                chunk = connection.recv(65536)
+            except TimeoutError:
+                break
+            except ConnectionResetError:
+                closed = True
+                break
+            if not chunk:
+                closed = True
+                break
+            received += chunk
+    return [int(status) for status in re.findall(rb"^HTTP/1\.[01] (\d{3}) ", received, re.MULTILINE)], closed
+
+
+def describe(statuses: list[int], closed: bool) -> str:
+    answer = "no answer" if not statuses else " + ".join(str(status) for status in statuses)
+    return f"{answer}, {'closed' if closed else 'kept open'}"
+
+
+def test_malformed_requests_smuggle_nothing(probe_image, flavor, run_container):
+    container = run_container(probe_image, env={"WORKERS": "2"}).wait_ready()
+    outcomes, problems = {}, []
+    for name, (request, _, rule) in CORPUS.items():
+        statuses, closed = exchange(container.address, request)
+        outcomes[name] = describe(statuses, closed)
+        if rule == "framing" and not (
+            (statuses[:1] in ([400], [501]) and closed) or (len(statuses) == 1 and statuses[0] < 400 and closed)
+        ):
+            problems.append(f"{name}: {outcomes[name]} (both CL and TE: expected 400, or one answer then close)")
+        if rule == "coding" and not (statuses[:1] in ([400], [501]) and len(statuses) == 1):
+            problems.append(f"{name}: {outcomes[name]} (expected 400 or 501)")
+        if rule == "version" and not (statuses[:1] in ([400], [505]) or not statuses):
+            problems.append(f"{name}: {outcomes[name]} (expected 400 or 505, or no answer)")
+        # The server serves on: a plain request on a new connection answers 200.
+        assert container.get("/")[0] == 200, f"after {name}:\n{container.logs()}"
+    _outcomes[flavor] = outcomes
+    smuggled = [line for line in container.logs().splitlines() if line.startswith("probe: saw")]
+    assert not smuggled, smuggled
+    assert not problems, "\n".join(problems)
+
+
+def test_smuggled_requests_would_be_seen(probe_image, run_container):
+    # The check above can fail: the same smuggled request sent openly reaches the app and is logged.
+    container = run_container(probe_image).wait_ready()
+    assert exchange(container.address, SMUGGLED)[0] == [404]
+    wait_for(lambda: "probe: saw GET /smuggled" in container.logs(), 10, message="the probe's line")
+
+
+def pytest_sessionfinish_report() -> str | None:
+    """docs/security.md from this run's outcomes, when every flavor ran."""
+    if len(_outcomes) < 4:
+        return None
+    flavors = sorted(_outcomes)
+    rows = [
+        "# What each flavor answers to malformed requests",
+        "",
+        "Written by `tests/container/test_hostile.py` from what the servers answered (the probe project,",
+        "`WORKERS=2`): each request alone on a new connection, then one second of quiet. In every case",
+        "no smuggled request reached the application and the server went on serving.",
+        "",
+        "| request | what it tests | " + " | ".join(flavors) + " |",
+        "| --- | --- | " + " | ".join("---" for _ in flavors) + " |",
+    ]
+    for name, (_, what, _) in CORPUS.items():
+        rows.append(f"| `{name}` | {what} | " + " | ".join(_outcomes[flavor][name] for flavor in flavors) + " |")
+    return "\n".join(rows) + "\n"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _security_report():
+    yield
+    report = pytest_sessionfinish_report()
+    if report:
+        (ROOT / "docs" / "security.md").write_text(report)
