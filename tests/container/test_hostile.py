@@ -6,6 +6,7 @@ and the server keeps serving. What each flavor answered is written to docs/secur
 """
 
 import re
+import select
 import socket
 import time
 
@@ -138,6 +139,44 @@ def test_smuggled_requests_would_be_seen(probe_image, run_container):
     container = run_container(probe_image).wait_ready()
     assert exchange(container.address, SMUGGLED)[0] == [404]
     wait_for(lambda: "probe: saw GET /smuggled" in container.logs(), 10, message="the probe's line")
+
+
+def send_chunked(address: tuple[str, int], path: str, size: int, chunk: int = 64 * 1024) -> list[int]:
+    """POST a chunked body of `size` bytes, a chunk at a time, stopping when the server answers; the statuses."""
+    received = b""
+    with socket.create_connection(address, timeout=10) as connection:
+        connection.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".encode())
+        sent = 0
+        try:
+            while sent < size:
+                piece = min(chunk, size - sent)
+                connection.sendall(b"%x\r\n" % piece + b"a" * piece + b"\r\n")
+                sent += piece
+                if select.select([connection], [], [], 0.02)[0]:
+                    break  # answered before the end: read it before anything resets the connection
+            else:
+                connection.sendall(b"0\r\n\r\n")
+            connection.settimeout(5)
+            while b"\r\n\r\n" not in received:
+                data = connection.recv(65536)
+                if not data:
+                    break
+                received += data
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+    return [int(status) for status in re.findall(rb"^HTTP/1\.[01] (\d{3}) ", received, re.MULTILINE)]
+
+
+def test_request_body_limit(probe_image, run_container):
+    container = run_container(probe_image, env={"MAX_REQUEST_BODY": "1M"}).wait_ready()
+    # A declared length over the limit is refused from the headers: no body is sent at all.
+    head = b"POST /body/ HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (2 * 1024**2)
+    assert exchange(container.address, head)[0] == [413]
+    # A chunked body is cut where it passes the limit.
+    assert send_chunked(container.address, "/body/", 4 * 1024**2) == [413]
+    # Under the limit both arrive whole.
+    assert send_chunked(container.address, "/body/", 512 * 1024) == [200]
+    assert container.get("/")[0] == 200
 
 
 def pytest_sessionfinish_report() -> str | None:

@@ -20,6 +20,7 @@ from unit_support import (
     DEFAULT_APP,
     DEFAULT_ARGV,
     GRANIAN_WRAPPER,
+    LIMITS,
     SERVERS,
     WRAPPER,
     Result,
@@ -89,6 +90,7 @@ def test_dry_run_with_flags(entrypoint):
     assert result.returncode == 0, result
     assert shlex.split(result.stdout) == [
         f"DJANGO_ASGI_APP={DEFAULT_APP}",
+        *[f"{name}={value}" for name, value in LIMITS.items()],
         *DEFAULT_ARGV["granian"][:-1],
         "--backlog",
         "10",
@@ -176,6 +178,9 @@ INVALID = [
     ({"WEB_CONCURRENCY": "many"}, "WEB_CONCURRENCY='many': expected a whole number from 1 to 1024"),
     ({"GRACEFUL_TIMEOUT": "0"}, "GRACEFUL_TIMEOUT='0': expected a whole number from 1 to 3600"),
     ({"KEEP_ALIVE": "5s"}, "KEEP_ALIVE='5s': expected a whole number from 1 to 3600"),
+    ({"MAX_REQUEST_BODY": "100MB!"}, "MAX_REQUEST_BODY='100MB!': expected a size in bytes, with K, M or G"),
+    ({"MAX_REQUEST_BODY": "0"}, "MAX_REQUEST_BODY='0': expected a size in bytes"),
+    ({"MAX_WEBSOCKET_MESSAGE": "1T"}, "MAX_WEBSOCKET_MESSAGE='1T': expected a size in bytes"),
     ({"MAX_REQUESTS": "0"}, "MAX_REQUESTS='0': expected a whole number from 1 to 100000000"),
     ({"LOG_LEVEL": "verbose"}, "LOG_LEVEL='verbose': expected one of debug, info, warning, error, critical"),
     ({"ACCESS_LOG": "maybe"}, "ACCESS_LOG='maybe': expected one of 1/0, true/false, yes/no, on/off"),

@@ -47,3 +47,77 @@ def test_refused_request_never_reaches_the_app():
     asyncio.run(wrap(app, TrustedProxies(""))(scope(transfer_encoding="gzip, chunked"), None, send))
     assert not called
     assert sent[0]["status"] == 501 and (b"connection", b"close") in sent[0]["headers"]
+
+
+def run(app, scope, messages):
+    incoming, sent = list(messages), []
+
+    async def receive():
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent
+
+
+def body_reading_app(seen):
+    async def app(scope, receive, send):
+        body = b""
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # as Django does: RequestAborted, no response
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        seen.append(body)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    return app
+
+
+def test_declared_length_over_the_limit_is_refused_before_the_app():
+    seen = []
+    sent = run(wrap(body_reading_app(seen), TrustedProxies(""), max_body=10), scope(content_length="11"), [])
+    assert not seen and sent[0]["status"] == 413
+
+
+@pytest.mark.parametrize("chunks, status", [([b"12345", b"67890"], 200), ([b"12345", b"678901"], 413)])
+def test_chunked_body_is_cut_at_the_limit(chunks, status):
+    seen = []
+    messages = [{"type": "http.request", "body": chunk, "more_body": True} for chunk in chunks]
+    messages.append({"type": "http.request", "body": b"", "more_body": False})
+    sent = run(
+        wrap(body_reading_app(seen), TrustedProxies(""), max_body=10), scope(transfer_encoding="chunked"), messages
+    )
+    assert sent[0]["status"] == status
+    assert seen == ([b"".join(chunks)] if status == 200 else [])
+
+
+@pytest.mark.parametrize(
+    "message, closed", [({"text": "é" * 5}, False), ({"text": "é" * 6}, True), ({"bytes": b"x" * 11}, True)]
+)
+def test_websocket_message_over_the_limit_closes_with_1009(message, closed):
+    got = []
+
+    async def app(scope, receive, send):
+        got.append(await receive())
+
+    sent = run(wrap(app, TrustedProxies(""), max_message=10), {"type": "websocket", "headers": []},
+               [{"type": "websocket.receive", **message}])  # fmt: skip
+    if closed:
+        assert sent == [{"type": "websocket.close", "code": 1009}]
+        assert got == [{"type": "websocket.disconnect", "code": 1009}]
+    else:
+        assert sent == [] and got[0]["text"] == message["text"]
+
+
+@pytest.mark.parametrize("raw, size", [("100M", 100 * 2**20), ("512k", 512 * 1024), ("1G", 2**30), ("2MiB", 2 * 2**20),
+                                       ("1048576", 2**20), (" 7 ", 7)])  # fmt: skip
+def test_sizes(raw, size):
+    from django_asgi.values import size as parse
+
+    assert parse("MAX_REQUEST_BODY", raw) == size

@@ -11,7 +11,18 @@ import django_asgi.cpus
 from django_asgi import cli
 from django_asgi.errors import ConfigError
 
-from unit_support import DEFAULT_APP, DEFAULT_ARGV, DEFAULT_ENV, GRANIAN_WRAPPER, PY, SERVERS, WRAPPER, swap
+from unit_support import (
+    DAPHNE_WEBSOCKET,
+    DEFAULT_APP,
+    DEFAULT_ARGV,
+    DEFAULT_ENV,
+    GRANIAN_WRAPPER,
+    LIMITS,
+    PY,
+    SERVERS,
+    WRAPPER,
+    swap,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -176,7 +187,7 @@ def test_django_asgi_app(build, server, raw, app):
     assert resolved == app
     # Served through the wrapper, which finds the app in its environment.
     assert plan.argv == DEFAULT_ARGV[server]
-    assert plan.env == {"DJANGO_ASGI_APP": app}
+    assert plan.env == {"DJANGO_ASGI_APP": app, **LIMITS}
 
 
 @pytest.mark.parametrize("server", ["daphne", "hypercorn", "granian"])
@@ -193,7 +204,11 @@ def test_forwarded_allow_ips(build, server, raw, normalised):
     # Servers that cannot restrict which peers to trust: the wrapper does, from the normalised list.
     _, _, plan = build(server, DJANGO_ASGI_APP="mysite.asgi", FORWARDED_ALLOW_IPS=raw)
     assert plan.argv == DEFAULT_ARGV[server]
-    assert plan.env == {"DJANGO_ASGI_APP": "mysite.asgi:application", "DJANGO_ASGI_TRUSTED_PROXIES": normalised}
+    assert plan.env == {
+        "DJANGO_ASGI_APP": "mysite.asgi:application",
+        **LIMITS,
+        "DJANGO_ASGI_TRUSTED_PROXIES": normalised,
+    }
 
 
 @pytest.mark.parametrize("server", SERVERS)
@@ -209,7 +224,8 @@ def supervise(workers: str, *rest: str) -> list[str]:
 
 
 DAPHNE_CHILD = [PY, "-m", "django_asgi.daphne_runner", "--graceful-timeout", "20", "--log-level", "info",
-                "--endpoint", "systemd:domain=INET:index=0", "--access-log", "-", WRAPPER]  # fmt: skip
+                "--endpoint", "systemd:domain=INET:index=0", "--access-log", "-",
+                *DAPHNE_WEBSOCKET, WRAPPER]  # fmt: skip
 HYPERCORN_CHILD = [PY, "-m", "django_asgi.hypercorn_runner", "--bind", "fd://3", *DEFAULT_ARGV["hypercorn"][5:]]
 
 

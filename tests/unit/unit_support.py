@@ -27,11 +27,14 @@ GRANIAN_WRAPPER = str(Path(django_asgi.__file__).parent / "asgi.py") + ":applica
 GUNICORN_STYLE = ["--log-level", "info", "--error-logfile", "-", "--access-logfile", "-",
                   "--graceful-timeout", "20", "--keep-alive", "5"]  # fmt: skip
 
+# daphne's WebSocket limits, from MAX_WEBSOCKET_MESSAGE (1 MiB).
+DAPHNE_WEBSOCKET = ["--websocket-max-message-size", "1048576", "--websocket-max-frame-size", "1048576"]
+
 # The commands with no variable set but DJANGO_ASGI_SERVER, on a machine with one CPU.
 # fmt: off
 DEFAULT_ARGV = {
     "daphne": [PY, "-m", "django_asgi.daphne_runner", "--graceful-timeout", "20", "--log-level", "info",
-               "--bind", "0.0.0.0", "--port", "8000", "--access-log", "-", WRAPPER],
+               "--bind", "0.0.0.0", "--port", "8000", "--access-log", "-", *DAPHNE_WEBSOCKET, WRAPPER],
     "hypercorn": [PY, "-m", "django_asgi.hypercorn_runner", "--bind", "0.0.0.0:8000",
                   "--worker-class", "uvloop", "--workers", "0", *GUNICORN_STYLE, WRAPPER],
     "uvicorn": ["gunicorn", "--worker-class", "django_asgi.uvicorn_worker.UvicornWorker", "--bind", "0.0.0.0:8000",
@@ -43,7 +46,9 @@ DEFAULT_ARGV = {
 }
 # fmt: on
 # Every server loads the app through the wrapper (django_asgi.asgi), which reads DJANGO_ASGI_APP.
-DEFAULT_ENV = {server: {"DJANGO_ASGI_APP": DEFAULT_APP} for server in SERVERS}
+# ... with the default limits it applies (MAX_REQUEST_BODY 100 MiB, MAX_WEBSOCKET_MESSAGE 1 MiB).
+LIMITS = {"DJANGO_ASGI_MAX_BODY": str(100 * 1024**2), "DJANGO_ASGI_MAX_MESSAGE": str(1024**2)}
+DEFAULT_ENV = {server: {"DJANGO_ASGI_APP": DEFAULT_APP, **LIMITS} for server in SERVERS}
 
 
 # Serving for real runs the hooks in /docker-entrypoint.d: not on a machine that has one.

@@ -10,7 +10,7 @@ import logging
 import os
 
 from django_asgi.boot import load_or_exit
-from django_asgi.servers import TRUSTED_PROXIES
+from django_asgi.servers import MAX_BODY, MAX_MESSAGE, TRUSTED_PROXIES
 from django_asgi.wrapper import TrustedProxies, wrap
 
 
@@ -29,6 +29,14 @@ def _load_keeping_server_logs(target: str):
     return app
 
 
+def _limit(name: str) -> int | None:
+    value = os.environ.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
 application = wrap(
-    _load_keeping_server_logs(os.environ["DJANGO_ASGI_APP"]), TrustedProxies(os.environ.get(TRUSTED_PROXIES, ""))
+    _load_keeping_server_logs(os.environ["DJANGO_ASGI_APP"]),
+    TrustedProxies(os.environ.get(TRUSTED_PROXIES, "")),
+    max_body=_limit(MAX_BODY),
+    max_message=_limit(MAX_MESSAGE),
 )

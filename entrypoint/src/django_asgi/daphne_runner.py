@@ -9,6 +9,10 @@
   Content-Length for a request without a body, and reads the body as the next
   request (RFC 9112 6.3: a request's only transfer coding may be chunked):
   every other Transfer-Encoding is answered 400.
+- A body limit (MAX_REQUEST_BODY, passed as DJANGO_ASGI_MAX_BODY). Twisted
+  reads a whole body before daphne sees the request, and daphne then queues
+  all of it for the app: a Content-Length over the limit is answered 413
+  before any of the body is read, a chunked body is cut with 413 at the limit.
 It also takes --log-level, which daphne's verbosity cannot express.
 Only the daphne image runs it.
 """
@@ -21,6 +25,7 @@ import sys
 import time
 
 from django_asgi.patching import replace, require
+from django_asgi.servers import MAX_BODY
 
 LEVELS = {
     "debug": logging.DEBUG,
@@ -41,7 +46,8 @@ def main() -> None:
         os.environ["LISTEN_PID"] = str(os.getpid())
     # Before daphne's own basicConfig, which then leaves this one in place.
     logging.basicConfig(level=LEVELS[ours.log_level], format="%(asctime)-15s %(levelname)-8s %(message)s")
-    install_patches(ours.graceful_timeout)
+    max_body = os.environ.get(MAX_BODY, "")
+    install_patches(ours.graceful_timeout, int(max_body) if max_body.isdigit() else None)
     from daphne.cli import CommandLineInterface
 
     sys.argv = ["daphne", *daphne_args]
@@ -55,7 +61,18 @@ def _last_on_connection(request) -> None:
         request.responseHeaders.setRawHeaders(b"Connection", [b"close"])
 
 
-def install_patches(timeout: float = 20.0) -> None:
+TOO_LARGE = (
+    b"HTTP/1.1 413 Content Too Large\r\nContent-Type: text/plain\r\nContent-Length: 23\r\n"
+    b"Connection: close\r\n\r\nRequest body too large\n"
+)
+
+
+def _too_large(channel) -> None:
+    channel.transport.write(TOO_LARGE)
+    channel.loseConnection()
+
+
+def install_patches(timeout: float = 20.0, max_body: int | None = None) -> None:
     from daphne.http_protocol import WebRequest
     from daphne.server import Server
     from twisted.internet import reactor
@@ -63,6 +80,8 @@ def install_patches(timeout: float = 20.0) -> None:
 
     def process(original):
         def process(self):
+            if self.__dict__.get("too_large"):
+                return None  # answered 413 already
             # A request that arrives on an open connection while draining is served, and is its last.
             if getattr(self.server, "draining", False):
                 _last_on_connection(self)
@@ -94,9 +113,27 @@ def install_patches(timeout: float = 20.0) -> None:
         def choose_transfer_decoder(self, header, data):
             if header == b"Transfer-Encoding" and data.strip().lower() != b"chunked":
                 return self._failChooseTransferDecoder()  # 400 and close
+            if header == b"Content-Length" and max_body is not None and data.strip().isdigit():
+                if int(data) > max_body:
+                    _too_large(self)
+                    self.length = None
+                    return False
             return original(self, header, data)
 
         return choose_transfer_decoder
+
+    def handle_content_chunk(original):
+        def handle_content_chunk(self, data):
+            if max_body is not None:
+                self.received = self.__dict__.get("received", 0) + len(data)
+                if self.received > max_body:
+                    if not self.__dict__.get("too_large"):
+                        self.too_large = True
+                        _too_large(self.channel)
+                    return None
+            return original(self, data)
+
+        return handle_content_chunk
 
     # fmt: off
     replace(Server, "run", ("self",), run, "daphne", "daphne/server.py stops at once on SIGTERM")
@@ -106,6 +143,8 @@ def install_patches(timeout: float = 20.0) -> None:
     # twisted/web/http.py HTTPChannel._maybeChooseTransferDecoder returns True for identity: no body.
     replace(HTTPChannel, "_maybeChooseTransferDecoder", ("self", "header", "data"), choose_transfer_decoder,
             "twisted", "Transfer-Encoding: identity read as no body, the body parsed as the next request")
+    replace(WebRequest, "handleContentChunk", ("self", "data"), handle_content_chunk, "twisted",
+            "twisted/web/http.py buffers a whole chunked body, however large")
     require(HTTPChannel, "_failChooseTransferDecoder", "twisted", "answering 400 to a Transfer-Encoding")
     # fmt: on
 

@@ -116,6 +116,24 @@ VARIABLES: tuple[Variable, ...] = (
         lambda n, r: values.integer(n, r, 1, 100_000_000),
     ),
     Variable(
+        "MAX_REQUEST_BODY",
+        "100M",
+        "20M",
+        "Largest request body in bytes (K, M, G for KiB, MiB, GiB). A larger Content-Length is answered "
+        "413 before the body is read; a chunked body is cut with 413 where it passes the limit.",
+        values.size,
+        100 * 1024**2,
+    ),
+    Variable(
+        "MAX_WEBSOCKET_MESSAGE",
+        "1M",
+        "16M",
+        "Largest WebSocket message in bytes (K, M, G as above), all its frames together; a larger one "
+        "closes the connection with 1009.",
+        values.size,
+        1024**2,
+    ),
+    Variable(
         "RELOAD",
         "0",
         "1",
@@ -204,6 +222,8 @@ class Config:
     max_requests: int | None
     reload: bool
     server_args: tuple[str, ...]
+    max_request_body: int
+    max_websocket_message: int
     migrate: bool
     collectstatic: bool
     given: Mapping[str, str]  # raw values of the variables that are set, for refusals
@@ -268,6 +288,8 @@ def load(env: Mapping[str, str], cpus: Callable[[], int] | None = None) -> Confi
         max_requests=get("MAX_REQUESTS"),
         reload=get("RELOAD"),
         server_args=get("SERVER_ARGS"),
+        max_request_body=get("MAX_REQUEST_BODY"),
+        max_websocket_message=get("MAX_WEBSOCKET_MESSAGE"),
         migrate=get("DJANGO_MIGRATE"),
         collectstatic=get("DJANGO_COLLECTSTATIC"),
         given=given,

@@ -101,3 +101,14 @@ def directories(name: str, raw: str) -> tuple[str, ...]:
     if not all(item.startswith("/") and posixpath.normpath(item) != "/" for item in items):
         raise ConfigError(name, raw, "expected comma-separated absolute paths of directories, such as /app/media")
     return tuple(posixpath.normpath(item) for item in items)
+
+
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def size(name: str, raw: str) -> int:
+    """Bytes: a whole number, optionally with K, M or G (KiB, MiB, GiB), such as 100M."""
+    match = re.fullmatch(r"([0-9]{1,12})\s*([kKmMgG]?)(?:i?[bB])?", raw.strip())
+    if not match or int(match[1]) == 0:
+        raise ConfigError(name, raw, "expected a size in bytes, with K, M or G for KiB, MiB, GiB, such as 100M")
+    return int(match[1]) * _UNITS[match[2].lower()]

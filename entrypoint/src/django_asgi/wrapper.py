@@ -69,23 +69,32 @@ def forwarded(scope, trusted: TrustedProxies):
 HTTP_VERSIONS = ("1.0", "1.1", "2")
 
 
-def refused(scope) -> tuple[int, bytes] | None:
+def refused(scope, max_body: int | None = None) -> tuple[int, bytes] | None:
     """The status and reason for a request no flavor may pass to the app, or None.
 
     - An HTTP version the server does not speak (some parsers take "HTTP/1.2" or "HTTP/2.0" lines).
     - Transfer-Encoding other than chunked (RFC 9112 6.3: a request's final coding must be chunked,
       and no other coding is implemented): 501.
     - Transfer-Encoding on HTTP/1.0, which has none (RFC 9112 6.1: the framing is faulty).
+    - A Content-Length over max_body: 413 before any of the body is read.
     """
-    if scope.get("http_version") not in HTTP_VERSIONS:
+    if scope.get("http_version", "1.1") not in HTTP_VERSIONS:
         return 505, b"HTTP version not supported\n"
     coding = _header(scope, b"transfer-encoding")
     if coding is not None:
-        if scope["http_version"] == "1.0":
+        if scope.get("http_version") == "1.0":
             return 400, b"Transfer-Encoding in an HTTP/1.0 request\n"
         if coding.strip().lower() != "chunked":
             return 501, b"Transfer-Encoding other than chunked\n"
+    if max_body is not None and _declared_length(scope) > max_body:
+        return 413, b"Request body too large\n"
     return None
+
+
+def _declared_length(scope) -> int:
+    length = _header(scope, b"content-length")
+    # The servers refused malformed or conflicting lengths already.
+    return int(length) if length and length.strip().isdigit() else 0
 
 
 async def _refuse(send, status: int, body: bytes) -> None:
@@ -98,19 +107,73 @@ async def _refuse(send, status: int, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def wrap(app, trusted: TrustedProxies):
+async def _body_limited(app, scope, receive, send, max_body: int) -> None:
+    """A body without Content-Length (chunked) is cut where it passes max_body: the app is told the client
+    left (Django then answers nothing) and the client gets 413."""
+    state = {"received": 0, "over": False, "started": False}
+
+    async def counting_receive():
+        if state["over"]:
+            return {"type": "http.disconnect"}
+        message = await receive()
+        if message["type"] == "http.request":
+            state["received"] += len(message.get("body", b""))
+            if state["received"] > max_body:
+                state["over"] = True
+                return {"type": "http.disconnect"}
+        return message
+
+    async def watching_send(message):
+        if message["type"] == "http.response.start":
+            state["started"] = True
+        await send(message)
+
+    await app(scope, counting_receive, watching_send)
+    if state["over"] and not state["started"]:
+        await _refuse(send, 413, b"Request body too large\n")
+
+
+async def _message_limited(app, scope, receive, send, max_message: int) -> None:
+    """A WebSocket message over max_message closes the connection with 1009 (for servers that cannot
+    refuse it before buffering it: granian)."""
+
+    async def checked_receive():
+        message = await receive()
+        if message["type"] == "websocket.receive":
+            text = message.get("text")
+            size = len(message.get("bytes") or b"") if text is None else len(text)
+            if text is not None and size * 4 > max_message:  # characters of up to 4 bytes each
+                size = len(text.encode())
+            if size > max_message:
+                await send({"type": "websocket.close", "code": 1009})
+                return {"type": "websocket.disconnect", "code": 1009}
+        return message
+
+    await app(scope, checked_receive, send)
+
+
+def wrap(app, trusted: TrustedProxies, max_body: int | None = None, max_message: int | None = None):
     async def application(scope, receive, send):
-        if scope["type"] == "http" and (refusal := refused(scope)) is not None:
-            return await _refuse(send, *refusal)
-        if scope["type"] == "lifespan":
+        kind = scope["type"]
+        if kind == "lifespan":
             while True:
                 message = await receive()
-                kind = message["type"].rpartition(".")[2]
-                await send({"type": f"lifespan.{kind}.complete"})
-                if kind == "shutdown":
+                step = message["type"].rpartition(".")[2]
+                await send({"type": f"lifespan.{step}.complete"})
+                if step == "shutdown":
                     return
-        if trusted and scope["type"] in ("http", "websocket"):
+        if trusted and kind in ("http", "websocket"):
             scope = forwarded(scope, trusted)
+        if kind == "http":
+            refusal = refused(scope, max_body)
+            if refusal is not None:
+                return await _refuse(send, *refusal)
+            # With a Content-Length (checked above) the server frames the body by it: only
+            # bodies without one need counting.
+            if max_body is not None and _header(scope, b"content-length") is None:
+                return await _body_limited(app, scope, receive, send, max_body)
+        elif kind == "websocket" and max_message is not None:
+            return await _message_limited(app, scope, receive, send, max_message)
         return await app(scope, receive, send)
 
     return application

@@ -16,6 +16,9 @@ from django_asgi.settings import Config
 WRAPPER_APP = "django_asgi.asgi:application"
 # The peers whose X-Forwarded-* headers the wrapper applies.
 TRUSTED_PROXIES = "DJANGO_ASGI_TRUSTED_PROXIES"
+# The limits the wrapper (and the patched servers) apply, in bytes.
+MAX_BODY = "DJANGO_ASGI_MAX_BODY"
+MAX_MESSAGE = "DJANGO_ASGI_MAX_MESSAGE"
 
 
 class Plan:
@@ -79,7 +82,11 @@ def served(config: Config, app: str, proxies: bool = True) -> tuple[str, dict[st
 
     proxies: the wrapper applies FORWARDED_ALLOW_IPS (False where the server does it itself).
     """
-    env = {"DJANGO_ASGI_APP": app}
+    env = {
+        "DJANGO_ASGI_APP": app,
+        MAX_BODY: str(config.max_request_body),
+        MAX_MESSAGE: str(config.max_websocket_message),
+    }
     if proxies and config.forwarded_allow_ips:
         env[TRUSTED_PROXIES] = ",".join(config.forwarded_allow_ips)
     return WRAPPER_APP, env

@@ -30,7 +30,17 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
         "--log-level",
         config.log_level,
     ]
-    options = ["--access-log", "-" if config.access_log else "/dev/null", *config.server_args, *extra, target]
+    # fmt: off
+    options = [
+        "--access-log", "-" if config.access_log else "/dev/null",
+        # autobahn checks both before it buffers a frame's payload.
+        "--websocket-max-message-size", str(config.max_websocket_message),
+        "--websocket-max-frame-size", str(config.max_websocket_message),
+        *config.server_args,
+        *extra,
+        target,
+    ]
+    # fmt: on
     if config.workers == 1 and not config.reload:
         return Plan([*runner, "--bind", config.host, "--port", str(config.port), *options], env)
     domain = "INET6" if ":" in config.host else "INET"
