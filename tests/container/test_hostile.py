@@ -11,6 +11,7 @@ import socket
 import time
 
 import pytest
+import websocket_raw
 
 from conftest import ROOT
 from polling import wait_for
@@ -205,3 +206,73 @@ def _security_report():
     report = pytest_sessionfinish_report()
     if report:
         (ROOT / "docs" / "security.md").write_text(report)
+
+
+def peak_memory_kib(container) -> int:
+    """The peak resident memory (VmHWM) of every process in the container, added up."""
+    script = (
+        "import os\ntotal = 0\nfor pid in filter(str.isdigit, os.listdir('/proc')):\n"
+        "    try:\n        status = open(f'/proc/{pid}/status').read()\n    except OSError:\n        continue\n"
+        "    total += sum(int(l.split()[1]) for l in status.splitlines() if l.startswith('VmHWM:'))\n"
+        "print(total)\n"
+    )
+    return int(container.exec("python", "-c", script).stdout)
+
+
+MIB = 1024 * 1024
+# What granian does instead (README, "Limits"): it cannot be told a limit, so tungstenite's own apply:
+# frames over 16 MiB are refused before they are read (closed without a code), larger messages
+# are assembled up to 64 MiB before the wrapper closes them with 1009.
+GRANIAN_FRAME_CLOSE = None
+
+
+def test_websocket_message_limit(image, flavor, run_container, figures):
+    container = run_container(image, env={"WORKERS": "1"}).wait_ready()
+    # Over the limit (1 MiB by default) in one frame: closed with 1009, on every flavor.
+    with websocket_raw.connect(container.address) as ws:
+        websocket_raw.send_quietly(ws, websocket_raw.frame(0x2, b"x" * (2 * MIB)))
+        assert websocket_raw.close_code(ws) == 1009
+    # A 64 MiB frame is refused before it is buffered: the workers grow by a few MiB at most.
+    before = peak_memory_kib(container)
+    with websocket_raw.connect(container.address) as ws:
+        websocket_raw.send_quietly(ws, websocket_raw.frame(0x2, length=64 * MIB))
+        websocket_raw.send_quietly(ws, b"x" * (64 * MIB))
+        code = websocket_raw.close_code(ws)
+    assert code == (GRANIAN_FRAME_CLOSE if flavor == "granian" else 1009)
+    grown = peak_memory_kib(container) - before
+    figures(flavor, "64 MiB WebSocket frame: close code / peak growth KiB", code=code, grown=grown)
+    assert grown < 8 * 1024, f"grew by {grown} KiB"
+    assert container.get("/")[0] == 200
+
+
+@pytest.mark.parametrize("flavor", ["daphne", "hypercorn", "uvicorn"])  # granian: README, "Limits"
+def test_fragmented_message_over_the_limit_is_refused_early(image, flavor, run_container, figures):
+    container = run_container(image, env={"WORKERS": "1"}).wait_ready()
+    before = peak_memory_kib(container)
+    with websocket_raw.connect(container.address) as ws:
+        fragments = [websocket_raw.frame(0x2 if i == 0 else 0x0, b"x" * MIB, fin=i == 63) for i in range(64)]
+        for fragment in fragments:
+            websocket_raw.send_quietly(ws, fragment)
+        assert websocket_raw.close_code(ws) == 1009
+    grown = peak_memory_kib(container) - before
+    figures(flavor, "64 x 1 MiB fragments: peak growth KiB", grown=grown)
+    assert grown < 8 * 1024, f"grew by {grown} KiB"
+
+
+@pytest.mark.parametrize("flavor", ["daphne", "hypercorn", "uvicorn"])  # granian: README, "Limits"
+def test_ping_flood_without_reading_stays_bounded(image, flavor, run_container, figures):
+    container = run_container(image, env={"WORKERS": "1"}).wait_ready()
+    before = peak_memory_kib(container)
+    ping = websocket_raw.frame(0x9, b"p" * 125)
+    with websocket_raw.connect(container.address) as ws:
+        ws.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the pongs back up at once
+        deadline = time.monotonic() + 10
+        sent = 0
+        while sent < 200_000 and time.monotonic() < deadline:  # about 26 MB of pings
+            websocket_raw.send_quietly(ws, ping * 1000)
+            sent += 1000
+    grown = peak_memory_kib(container) - before
+    figures(flavor, "ping flood, pongs never read: pings sent / peak growth KiB", pings=sent, grown=grown)
+    # hypercorn stops reading while its pongs cannot be written, so fewer pings get through.
+    assert grown < 16 * 1024, f"{sent} pings; grew by {grown} KiB"
+    assert container.get("/")[0] == 200

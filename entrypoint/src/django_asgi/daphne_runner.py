@@ -9,6 +9,9 @@
   Content-Length for a request without a body, and reads the body as the next
   request (RFC 9112 6.3: a request's only transfer coding may be chunked):
   every other Transfer-Encoding is answered 400.
+- WebSocket limits: a message over --websocket-max-message-size is closed with
+  1009 (autobahn would drop the connection), and a client that floods pings
+  without reading gets no pong while much is unsent.
 - A body limit (MAX_REQUEST_BODY, passed as DJANGO_ASGI_MAX_BODY). Twisted
   reads a whole body before daphne sees the request, and daphne then queues
   all of it for the app: a Content-Length over the limit is answered 413
@@ -61,6 +64,7 @@ def _last_on_connection(request) -> None:
         request.responseHeaders.setRawHeaders(b"Connection", [b"close"])
 
 
+PONG_BACKLOG = 64 * 1024  # unsent bytes past which a ping gets no pong
 TOO_LARGE = (
     b"HTTP/1.1 413 Content Too Large\r\nContent-Type: text/plain\r\nContent-Length: 23\r\n"
     b"Connection: close\r\n\r\nRequest body too large\n"
@@ -75,6 +79,7 @@ def _too_large(channel) -> None:
 def install_patches(timeout: float = 20.0, max_body: int | None = None) -> None:
     from daphne.http_protocol import WebRequest
     from daphne.server import Server
+    from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
     from twisted.internet import reactor
     from twisted.web.http import HTTPChannel
 
@@ -122,6 +127,24 @@ def install_patches(timeout: float = 20.0, max_body: int | None = None) -> None:
 
         return choose_transfer_decoder
 
+    def close_with_1009(original):
+        def reset_protocol_options(self):
+            original(self)
+            self.failByDrop = False
+
+        return reset_protocol_options
+
+    def bounded_pongs(original):
+        def on_ping(self, payload):
+            # RFC 6455 5.5.3 lets a pong answer only the latest ping: none while much is unsent.
+            transport = self.transport  # twisted/internet/abstract.py FileDescriptor: what is not written yet
+            unsent = len(getattr(transport, "dataBuffer", b"")) - getattr(transport, "offset", 0)
+            if unsent + getattr(transport, "_tempDataLen", 0) > PONG_BACKLOG:
+                return None
+            return original(self, payload)
+
+        return on_ping
+
     def handle_content_chunk(original):
         def handle_content_chunk(self, data):
             if max_body is not None:
@@ -143,6 +166,10 @@ def install_patches(timeout: float = 20.0, max_body: int | None = None) -> None:
     # twisted/web/http.py HTTPChannel._maybeChooseTransferDecoder returns True for identity: no body.
     replace(HTTPChannel, "_maybeChooseTransferDecoder", ("self", "header", "data"), choose_transfer_decoder,
             "twisted", "Transfer-Encoding: identity read as no body, the body parsed as the next request")
+    replace(WebSocketFactory, "resetProtocolOptions", ("self",), close_with_1009, "daphne",
+            "autobahn drops the TCP connection of a message over the limit instead of closing with 1009")
+    replace(WebSocketProtocol, "onPing", ("self", "payload"), bounded_pongs, "daphne",
+            "autobahn answers every ping into Twisted's unbounded write buffer")
     replace(WebRequest, "handleContentChunk", ("self", "data"), handle_content_chunk, "twisted",
             "twisted/web/http.py buffers a whole chunked body, however large")
     require(HTTPChannel, "_failChooseTransferDecoder", "twisted", "answering 400 to a Transfer-Encoding")

@@ -11,14 +11,24 @@
   and Transfer-Encoding by the latter and keeps the connection open, so bytes
   a Content-Length proxy took for body become a second request (RFC 9112 6.1
   allows rejecting such a message): here it is answered 400 and closed.
+- WebSocket messages limited before they are buffered (MAX_WEBSOCKET_MESSAGE,
+  passed as DJANGO_ASGI_MAX_MESSAGE). hypercorn writes each frame into its
+  buffer before it compares the size, and after sending 1009 goes on buffering
+  the rest of the message while it waits for the client's close; wsproto
+  inflates permessage-deflate data without a limit. Here the size is checked
+  first, a 1009 also closes the connection, and permessage-deflate is not
+  offered.
 Only the hypercorn image runs it.
 """
 
 import asyncio
 import dataclasses
+import io
+import os
 import sys
 
-from django_asgi.patching import replace
+from django_asgi.patching import replace, require
+from django_asgi.servers import MAX_MESSAGE
 
 IDLE_GRACE = 1.0  # seconds
 
@@ -62,6 +72,7 @@ def install_patches() -> None:
         return normalize_and_validate
 
     # fmt: off
+    _limit_websocket_messages()
     replace(H11Protocol, "stream_send", ("self", "event"), stream_send, "hypercorn",
             "hypercorn/protocol/h11.py sends no Connection: close while stopping")
     replace(TCPServer, "_idle_timeout", ("self",), idle_timeout, "hypercorn",
@@ -69,6 +80,81 @@ def install_patches() -> None:
     # h11/_events.py Request.__init__ calls this name; h11/_connection.py _body_framing prefers TE over CL.
     replace(h11._events, "normalize_and_validate", ("headers", "_parsed"), normalize_and_validate, "h11",
             "h11 serves a request with both Content-Length and Transfer-Encoding and keeps the connection")
+    # fmt: on
+
+
+def _limit_websocket_messages() -> None:
+    from hypercorn.config import Config
+    from hypercorn.protocol import ws_stream
+    from hypercorn.protocol.ws_stream import (
+        CloseConnection,
+        CloseReason,
+        ConnectionState,
+        FrameTooLargeError,
+        Message,
+        Ping,
+        StreamClosed,
+        TextMessage,
+        WebsocketBuffer,
+        WSStream,
+    )
+
+    limit = os.environ.get(MAX_MESSAGE, "")
+    require(Config, "websocket_max_message_size", "hypercorn", "hypercorn has no flag for it")
+    if limit.isdigit():
+        Config.websocket_max_message_size = int(limit)
+
+    def extend(original):
+        # WebsocketBuffer.extend, counting bytes (not characters) and checking before it writes.
+        def extend(self, event):
+            data = event.data
+            size = len(data.encode()) if isinstance(data, str) else len(data)
+            if self.length + size > self.max_length:
+                self.clear()  # nothing more of it is kept
+                raise FrameTooLargeError()
+            if self.value is None:
+                self.value = io.StringIO() if isinstance(event, TextMessage) else io.BytesIO()
+            self.value.write(data)
+            self.length += size
+
+        return extend
+
+    def handle_events(original):
+        # hypercorn/protocol/ws_stream.py WSStream._handle_events, with the connection closed after a 1009.
+        async def _handle_events(self):
+            for event in self.connection.events():
+                if isinstance(event, Message):
+                    try:
+                        self.buffer.extend(event)
+                    except FrameTooLargeError:
+                        await self._send_wsproto_event(CloseConnection(code=CloseReason.MESSAGE_TOO_BIG))
+                        await self.send(StreamClosed(stream_id=self.stream_id))
+                        break
+                    if event.message_finished:
+                        await self.app_put(self.buffer.to_message())
+                        self.buffer.clear()
+                elif isinstance(event, Ping):
+                    await self._send_wsproto_event(event.response())
+                elif isinstance(event, CloseConnection):
+                    if self.connection.state == ConnectionState.REMOTE_CLOSING:
+                        await self._send_wsproto_event(event.response())
+                    await self.send(StreamClosed(stream_id=self.stream_id))
+
+        return _handle_events
+
+    def no_extensions(original):
+        def server_extensions_handshake(requested, supported):
+            return None  # permessage-deflate is not offered
+
+        return server_extensions_handshake
+
+    # fmt: off
+    replace(WebsocketBuffer, "extend", ("self", "event"), extend, "hypercorn",
+            "hypercorn/protocol/ws_stream.py buffers a frame before checking websocket_max_message_size")
+    replace(WSStream, "_handle_events", ("self",), handle_events, "hypercorn",
+            "hypercorn/protocol/ws_stream.py keeps reading a message it refused with 1009")
+    replace(ws_stream, "server_extensions_handshake", ("requested", "supported"), no_extensions, "hypercorn",
+            "wsproto inflates permessage-deflate data without a limit")
     # fmt: on
 
 

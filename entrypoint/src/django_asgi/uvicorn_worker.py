@@ -7,19 +7,26 @@
   client sent just before, or a connection accepted but not read yet). Here an
   idle connection gets IDLE_GRACE seconds: a request that arrives is served, with
   Connection: close, and only then does the connection close.
+- WebSocket messages over MAX_WEBSOCKET_MESSAGE (DJANGO_ASGI_MAX_MESSAGE) are closed
+  with 1009 before they are read, and a client that floods pings without reading
+  gets no pong while much is unsent.
 
 Only gunicorn imports this module, inside the uvicorn image.
 """
 
+import os
 from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol as _WebSocketProtocol
 from uvicorn_worker import UvicornWorker as _UvicornWorker
 
 from django_asgi.patching import overridden
+from django_asgi.servers import MAX_MESSAGE
 
 MAX_HEAD_BYTES = 64 * 1024  # request line and headers; more is answered with 400
 IDLE_GRACE = 1.0  # seconds
+PONG_BACKLOG = 64 * 1024  # unsent bytes past which a ping gets no pong
 
 
 class HeadTooLarge(Exception):
@@ -68,11 +75,24 @@ class HttpToolsProtocol(_HttpToolsProtocol):
             self.transport.close()
 
 
+class WebSocketProtocol(_WebSocketProtocol):
+    def handle_ping(self) -> None:
+        # uvicorn writes a pong for every ping whatever is still unsent: a client that floods pings and
+        # never reads grows the worker without bound. RFC 6455 5.5.3 lets a pong answer only the latest ping.
+        if self.transport.get_write_buffer_size() > PONG_BACKLOG:
+            self.conn.data_to_send()  # the pong, dropped
+            return
+        super().handle_ping()
+
+
 class UvicornWorker(_UvicornWorker):
     CONFIG_KWARGS: ClassVar[dict[str, Any]] = {
         **_UvicornWorker.CONFIG_KWARGS,
         "lifespan": "off",
         "http": HttpToolsProtocol,
+        "ws": WebSocketProtocol,
+        # websockets checks each frame against what is left of the message before reading it.
+        "ws_max_size": int(os.environ.get(MAX_MESSAGE) or 16 * 1024 * 1024),
     }
 
 
@@ -86,3 +106,4 @@ for _name, _parameters in {
     "shutdown": ("self",),
 }.items():
     overridden(_HttpToolsProtocol, _name, _parameters, "uvicorn", "request head limit and a gentler stop")
+overridden(_WebSocketProtocol, "handle_ping", ("self",), "uvicorn", "a pong for every ping, however much is unsent")
