@@ -6,6 +6,7 @@ and the server keeps serving. What each flavor answered is written to docs/secur
 """
 
 import re
+import resource
 import select
 import socket
 import time
@@ -276,3 +277,56 @@ def test_ping_flood_without_reading_stays_bounded(image, flavor, run_container, 
     # hypercorn stops reading while its pongs cannot be written, so fewer pings get through.
     assert grown < 16 * 1024, f"{sent} pings; grew by {grown} KiB"
     assert container.get("/")[0] == 200
+
+
+IDLE_CONNECTIONS = 2000
+
+
+def test_idle_connection_flood(image, flavor, run_container, figures):
+    # Connections that send nothing at all: a normal request still answers at once, and they are
+    # closed after KEEP_ALIVE seconds (5 by default).
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if limit[0] < IDLE_CONNECTIONS + 256:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(limit[1], IDLE_CONNECTIONS + 1024), limit[1]))
+    container = run_container(image, env={"WORKERS": "2"}).wait_ready()
+    idle = []
+    try:
+        address = container.address
+        opened = time.monotonic()
+        for _ in range(IDLE_CONNECTIONS):
+            idle.append(socket.create_connection(address, timeout=5))
+        wait_for(lambda: tcp_in_use(container) > IDLE_CONNECTIONS, 15, message="the server to hold the connections")
+        started = time.monotonic()
+        status = container.get("/", timeout=10)[0]
+        answered = time.monotonic() - started
+        assert status == 200 and answered < 1, f"answered {status} after {answered:.2f} s"
+        open_sockets = set(idle)
+        deadline = time.monotonic() + 5 + 3  # KEEP_ALIVE, and a margin
+        while open_sockets and time.monotonic() < deadline:
+            for ready in readable(open_sockets, 0.2):
+                try:
+                    if ready.recv(1) == b"":
+                        open_sockets.discard(ready)
+                except OSError:
+                    open_sockets.discard(ready)
+        closed_after = time.monotonic() - opened
+        figures(flavor, f"{IDLE_CONNECTIONS} idle connections: answer s / seconds until all closed / open",
+                answer=round(answered, 3), closed=round(closed_after, 1), open=len(open_sockets))  # fmt: skip
+        assert not open_sockets, f"{len(open_sockets)} still open after {closed_after:.1f} s"
+    finally:
+        for connection in idle:
+            connection.close()
+
+
+def tcp_in_use(container) -> int:
+    """TCP sockets in use in the container's network namespace (each connection has one there)."""
+    sockstat = container.exec("cat", "/proc/net/sockstat").stdout
+    return int(re.search(r"^TCP: inuse (\d+)", sockstat, re.MULTILINE)[1])
+
+
+def readable(sockets: set, timeout: float) -> list:
+    """The sockets with something to read (or closed); poll(), as select() stops at descriptor 1024."""
+    poller, by_fd = select.poll(), {connection.fileno(): connection for connection in sockets}
+    for fd in by_fd:
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    return [by_fd[fd] for fd, _ in poller.poll(timeout * 1000)]

@@ -214,7 +214,6 @@ INVALID = [
     ({"SERVER_ARGS": "--x \\"}, "SERVER_ARGS='--x \\\\': expected shell-quoted arguments (No escaped character)"),
     ({"DJANGO_ASGI_SERVER": "daphne", "MAX_REQUESTS": "100"}, "MAX_REQUESTS='100': daphne cannot recycle workers"),
     ({"DJANGO_ASGI_SERVER": "granian", "MAX_REQUESTS": "100"}, "MAX_REQUESTS='100': granian cannot recycle workers"),
-    ({"DJANGO_ASGI_SERVER": "daphne", "KEEP_ALIVE": "10"}, "KEEP_ALIVE='10': daphne's keep-alive is fixed"),
     ({"DJANGO_ASGI_SERVER": "granian", "KEEP_ALIVE": "90"}, "KEEP_ALIVE='90': granian allows at most 60 seconds"),
     # No asgi.py to derive: Django's own handler, for which the settings module must be there.
     (

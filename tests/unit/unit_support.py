@@ -34,15 +34,17 @@ DAPHNE_WEBSOCKET = ["--websocket-max-message-size", "1048576", "--websocket-max-
 # fmt: off
 DEFAULT_ARGV = {
     "daphne": [PY, "-m", "django_asgi.daphne_runner", "--graceful-timeout", "20", "--log-level", "info",
-               "--bind", "0.0.0.0", "--port", "8000", "--access-log", "-", *DAPHNE_WEBSOCKET, WRAPPER],
+               "--keep-alive", "5", "--bind", "0.0.0.0", "--port", "8000", "--access-log", "-",
+               *DAPHNE_WEBSOCKET, WRAPPER],
     "hypercorn": [PY, "-m", "django_asgi.hypercorn_runner", "--bind", "0.0.0.0:8000",
-                  "--worker-class", "uvloop", "--workers", "0", *GUNICORN_STYLE, WRAPPER],
+                  "--worker-class", "uvloop", "--workers", "0", "--backlog", "2048", *GUNICORN_STYLE, WRAPPER],
     "uvicorn": ["gunicorn", "--worker-class", "django_asgi.uvicorn_worker.UvicornWorker", "--bind", "0.0.0.0:8000",
                 "--workers", "1", *GUNICORN_STYLE, "--forwarded-allow-ips", "",
                 "--worker-tmp-dir", "/dev/shm", "--no-control-socket", WRAPPER],
     "granian": ["granian", "--interface", "asginl", "--host", "0.0.0.0", "--port", "8000", "--workers", "1",
                 "--log-level", "info", "--access-log", "--workers-kill-timeout", "20",
-                "--http1-header-read-timeout", "5000", "--respawn-failed-workers", GRANIAN_WRAPPER],
+                "--http", "1", "--http1-header-read-timeout", "5000", "--backpressure", "4096",
+                "--respawn-failed-workers", GRANIAN_WRAPPER],
 }
 # fmt: on
 # Every server loads the app through the wrapper (django_asgi.asgi), which reads DJANGO_ASGI_APP.

@@ -16,6 +16,8 @@
   reads a whole body before daphne sees the request, and daphne then queues
   all of it for the app: a Content-Length over the limit is answered 413
   before any of the body is read, a chunked body is cut with 413 at the limit.
+- Connections silent for --keep-alive seconds (KEEP_ALIVE) are closed: those that
+  never send a request, and idle keep-alive ones.
 It also takes --log-level, which daphne's verbosity cannot express.
 Only the daphne image runs it.
 """
@@ -43,6 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--graceful-timeout", type=float, default=20.0)
     parser.add_argument("--log-level", choices=LEVELS, default="info")
+    parser.add_argument("--keep-alive", type=float, default=5.0)
     ours, daphne_args = parser.parse_known_args()
     if "LISTEN_FDS" in os.environ:
         # The socket comes from django_asgi.supervise; Twisted checks it is meant for us.
@@ -50,7 +53,7 @@ def main() -> None:
     # Before daphne's own basicConfig, which then leaves this one in place.
     logging.basicConfig(level=LEVELS[ours.log_level], format="%(asctime)-15s %(levelname)-8s %(message)s")
     max_body = os.environ.get(MAX_BODY, "")
-    install_patches(ours.graceful_timeout, int(max_body) if max_body.isdigit() else None)
+    install_patches(ours.graceful_timeout, int(max_body) if max_body.isdigit() else None, ours.keep_alive)
     from daphne.cli import CommandLineInterface
 
     sys.argv = ["daphne", *daphne_args]
@@ -76,8 +79,8 @@ def _too_large(channel) -> None:
     channel.loseConnection()
 
 
-def install_patches(timeout: float = 20.0, max_body: int | None = None) -> None:
-    from daphne.http_protocol import WebRequest
+def install_patches(timeout: float = 20.0, max_body: int | None = None, keep_alive: float = 5.0) -> None:
+    from daphne.http_protocol import HTTPFactory, WebRequest
     from daphne.server import Server
     from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
     from twisted.internet import reactor
@@ -127,6 +130,17 @@ def install_patches(timeout: float = 20.0, max_body: int | None = None) -> None:
 
         return choose_transfer_decoder
 
+    def idle_timeout(original):
+        def build_protocol(self, addr):
+            protocol = original(self, addr)
+            if protocol is not None:
+                # Twisted's HTTPChannel closes a connection silent this long (60 s by default),
+                # and pauses the clock while a request is handled.
+                protocol.timeOut = keep_alive
+            return protocol
+
+        return build_protocol
+
     def close_with_1009(original):
         def reset_protocol_options(self):
             original(self)
@@ -166,6 +180,8 @@ def install_patches(timeout: float = 20.0, max_body: int | None = None) -> None:
     # twisted/web/http.py HTTPChannel._maybeChooseTransferDecoder returns True for identity: no body.
     replace(HTTPChannel, "_maybeChooseTransferDecoder", ("self", "header", "data"), choose_transfer_decoder,
             "twisted", "Transfer-Encoding: identity read as no body, the body parsed as the next request")
+    replace(HTTPFactory, "buildProtocol", ("self", "addr"), idle_timeout, "daphne",
+            "twisted/web/http.py keeps a silent connection open for 60 s")
     replace(WebSocketFactory, "resetProtocolOptions", ("self",), close_with_1009, "daphne",
             "autobahn drops the TCP connection of a message over the limit instead of closing with 1009")
     replace(WebSocketProtocol, "onPing", ("self", "payload"), bounded_pongs, "daphne",

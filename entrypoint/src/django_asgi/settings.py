@@ -104,7 +104,8 @@ VARIABLES: tuple[Variable, ...] = (
         "KEEP_ALIVE",
         "5",
         "30",
-        "Seconds an idle keep-alive connection stays open (granian: at most 60; daphne: fixed, refused when set).",
+        "Seconds a connection may stay silent: idle between requests, before its first request, or "
+        "(granian, uvicorn) before its request head is complete. granian: at most 60.",
         lambda n, r: values.integer(n, r, 1, 3600),
         5,
     ),

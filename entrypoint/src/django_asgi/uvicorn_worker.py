@@ -7,6 +7,8 @@
   client sent just before, or a connection accepted but not read yet). Here an
   idle connection gets IDLE_GRACE seconds: a request that arrives is served, with
   Connection: close, and only then does the connection close.
+- Connections that send nothing, or not a whole request head, within KEEP_ALIVE seconds
+  are closed (uvicorn has no such timeout).
 - WebSocket messages over MAX_WEBSOCKET_MESSAGE (DJANGO_ASGI_MAX_MESSAGE) are closed
   with 1009 before they are read, and a client that floods pings without reading
   gets no pong while much is unsent.
@@ -43,9 +45,37 @@ class HttpToolsProtocol(_HttpToolsProtocol):
             # Raised inside the parser: uvicorn answers 400 and closes.
             raise HeadTooLarge(f"request head over {MAX_HEAD_BYTES} bytes")
 
+    head_timer = None
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        # uvicorn waits for ever for a first byte and for the rest of a request head: connections
+        # that send nothing (or trickle) are closed after KEEP_ALIVE seconds.
+        self._arm_head_timer()
+
+    def connection_lost(self, exc) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def _arm_head_timer(self) -> None:
+        self._cancel_head_timer()
+        self.head_timer = self.loop.call_later(self.timeout_keep_alive, self._head_timeout)
+
+    def _cancel_head_timer(self) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
+
+    def _head_timeout(self) -> None:
+        self.head_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
     def on_message_begin(self) -> None:
         self.head_bytes = 0
         super().on_message_begin()
+        if self.head_timer is None:  # a request on a kept-alive connection: its head has a deadline too
+            self._arm_head_timer()
 
     def on_url(self, url: bytes) -> None:
         self._count(len(url))
@@ -56,6 +86,7 @@ class HttpToolsProtocol(_HttpToolsProtocol):
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
+        self._cancel_head_timer()
         super().on_headers_complete()
         if self.draining and self.cycle is not None:
             self.cycle.keep_alive = False
@@ -99,6 +130,8 @@ class UvicornWorker(_UvicornWorker):
 # What HttpToolsProtocol overrides must still be there, or the overrides are dead code
 # (uvicorn/protocols/http/httptools_impl.py).
 for _name, _parameters in {
+    "connection_made": ("self", "transport"),
+    "connection_lost": ("self", "exc"),
     "on_message_begin": ("self",),
     "on_url": ("self", "url"),
     "on_header": ("self", "name", "value"),

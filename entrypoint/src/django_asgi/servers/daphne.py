@@ -1,7 +1,7 @@
 """daphne: Twisted-based, the Channels reference server.
 
 daphne has no workers, no drain on SIGTERM and no keep-alive or recycling
-settings. django_asgi.daphne_runner adds the drain; several workers run as
+settings. django_asgi.daphne_runner adds the drain and the keep-alive timeout; several workers run as
 separate daphnes under django_asgi.supervise, sharing one listening socket
 passed the systemd way (Twisted never sets SO_REUSEPORT).
 """
@@ -18,7 +18,6 @@ PATCHES = "django_asgi.daphne_runner:install_patches"
 
 def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
     refuse(config, "MAX_REQUESTS", "daphne cannot recycle workers; unset it")
-    refuse(config, "KEEP_ALIVE", "daphne's keep-alive is fixed by Twisted; unset it")
     # daphne never sends lifespan; its --proxy-headers would trust every peer.
     target, env = served(config, app)
     runner = [
@@ -29,6 +28,8 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
         str(config.graceful_timeout),
         "--log-level",
         config.log_level,
+        "--keep-alive",
+        str(config.keep_alive),
     ]
     # fmt: off
     options = [

@@ -8,6 +8,7 @@ from django_asgi.settings import Config
 DISTRIBUTIONS = ("granian",)
 # Nothing of granian is patched.
 PATCHES = None
+BACKPRESSURE = 4096  # connections per worker
 # granian takes a dotted target for a path under the working directory and climbs out of every
 # package around it: with an /app/__init__.py (some projects have one) every worker would import
 # app.django_asgi.asgi and fail (granian/_internal.py, prepare_import). Given the module's file, it
@@ -37,8 +38,15 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
         "--access-log" if config.access_log else "--no-access-log",
         # granian's default waits for ever for workers that do not stop.
         "--workers-kill-timeout", str(config.graceful_timeout),
-        # Bounds both idle keep-alive connections and clients that trickle headers.
+        # HTTP/1 only: in "auto" mode hyper waits for a first byte with no timeout (hyperium/hyper#3756),
+        # so connections that send nothing are never closed and hold a slot each; here the header
+        # timeout runs from the start of the connection.
+        "--http", "1",
+        # Bounds connections that send nothing, idle keep-alive ones and clients that trickle headers.
         "--http1-header-read-timeout", str(min(config.keep_alive, 60) * 1000),
+        # Each open connection holds a slot until it closes; granian's default (backlog / workers,
+        # 512 with 2 workers) lets a thousand idle connections stop all serving.
+        "--backpressure", str(BACKPRESSURE),
         # By default a worker that dies takes the whole server down.
         "--respawn-failed-workers",
         *config.server_args,

@@ -25,6 +25,9 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
     options = [
         "--worker-class", "uvloop",
         "--workers", "0",  # serve in this process
+        # hypercorn listens (again, on an inherited socket) with a backlog of 100: under a burst of
+        # connections the rest are dropped and retried by the clients seconds later.
+        "--backlog", "2048",
         *gunicorn_style(config),
         *(["--max-requests", str(config.max_requests)] if config.max_requests else []),
         *config.server_args,
