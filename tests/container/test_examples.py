@@ -37,7 +37,7 @@ def test_fly_toml_matches_the_image(example_image, empty_volume, run_container):
     # The database lives on the volume, which starts empty and root's; migrations run at start
     # (Fly's release machines mount no volume).
     (mount,) = FLY["mounts"] if isinstance(FLY["mounts"], list) else [FLY["mounts"]]
-    env = dict(FLY["env"])
+    env = {**FLY["env"], "FLY_APP_NAME": FLY["app"]}  # as Fly.io sets it in every machine
     assert env["DJANGO_MIGRATE"] == "1" and "release_command" not in FLY.get("deploy", {})
     assert f"DJANGO_DB_PATH={mount['destination']}/db.sqlite3" in config["Env"]
     (check,) = service["checks"]
@@ -52,6 +52,9 @@ def test_fly_toml_matches_the_image(example_image, empty_volume, run_container):
     # Writes through the app land on the volume, owned by the app user.
     with httpx.Client(base_url=container.url, headers=check.get("headers"), timeout=10) as client:
         assert [client.get("/visits/").text for _ in range(2)] == ["visits: 1\n", "visits: 2\n"]
+        # Behind Fly's proxy with nothing configured: https and the client's address as Fly reports them.
+        fly = {"Fly-Client-IP": "198.51.100.4", "X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https"}
+        assert client.get("/whoami/", headers=fly).json() == {"remote_addr": "198.51.100.4", "secure": True}
     assert {(p.stat().st_uid, p.stat().st_gid) for p in [empty_volume, *empty_volume.iterdir()]} == {(10001, 10001)}
 
 

@@ -93,9 +93,13 @@ def test_websocket_echo(image, run_container):
     assert asyncio.run(echo()) == ("ping ✓", b"\x00\x01")
 
 
-@pytest.mark.parametrize("flavor", HTTP2_FLAVORS)
-def test_http2_cleartext(image, run_container):
-    container = run_container(image).wait_ready()
+@pytest.mark.parametrize(
+    "flavor, env",
+    [*[(flavor, {}) for flavor in HTTP2_FLAVORS], ("granian", {"SERVER_ARGS": "--http auto"})],
+    ids=[*HTTP2_FLAVORS, "granian-http-auto"],
+)
+def test_http2_cleartext(image, env, run_container):
+    container = run_container(image, env=env).wait_ready()
     with httpx.Client(http1=False, http2=True, timeout=10) as client:  # prior knowledge h2c
         response = client.get(container.url + "/")
     assert response.status_code == 200

@@ -97,14 +97,6 @@ SWAPS = [
     ("uvicorn", {"ACCESS_LOG": "no"}, ["--access-logfile", "-"], []),
     ("granian", {"ACCESS_LOG": "OFF"}, ["--access-log"], ["--no-access-log"]),
     ("granian", {"ACCESS_LOG": "yes"}, ["--access-log"], ["--access-log"]),
-    # FORWARDED_ALLOW_IPS on uvicorn is gunicorn's own switch (the others: test_forwarded_allow_ips).
-    ("uvicorn", {"FORWARDED_ALLOW_IPS": "*"}, ["--forwarded-allow-ips", ""], ["--forwarded-allow-ips", "*"]),
-    (
-        "uvicorn",
-        {"FORWARDED_ALLOW_IPS": "10.0.0.0/8, 192.168.1.1"},
-        ["--forwarded-allow-ips", ""],
-        ["--forwarded-allow-ips", "10.0.0.0/8,192.168.1.1/32"],
-    ),
     # GRACEFUL_TIMEOUT
     ("daphne", {"GRACEFUL_TIMEOUT": "30"}, ["--graceful-timeout", "20"], ["--graceful-timeout", "30"]),
     ("hypercorn", {"GRACEFUL_TIMEOUT": "30"}, ["--graceful-timeout", "20"], ["--graceful-timeout", "30"]),
@@ -124,14 +116,14 @@ SWAPS = [
     (
         "uvicorn",
         {"MAX_REQUESTS": "1000"},
-        ["--forwarded-allow-ips", ""],
-        ["--forwarded-allow-ips", "", "--max-requests", "1000", "--max-requests-jitter", "100"],
+        ["--worker-tmp-dir"],
+        ["--max-requests", "1000", "--max-requests-jitter", "100", "--worker-tmp-dir"],
     ),
     (
         "uvicorn",
         {"MAX_REQUESTS": "5"},
-        ["--forwarded-allow-ips", ""],
-        ["--forwarded-allow-ips", "", "--max-requests", "5", "--max-requests-jitter", "1"],
+        ["--worker-tmp-dir"],
+        ["--max-requests", "5", "--max-requests-jitter", "1", "--worker-tmp-dir"],
     ),
     # SERVER_ARGS, split like a shell, just before the app
     (
@@ -191,7 +183,7 @@ def test_django_asgi_app(build, server, raw, app):
     assert plan.env == {"DJANGO_ASGI_APP": app, **LIMITS}
 
 
-@pytest.mark.parametrize("server", ["daphne", "hypercorn", "granian"])
+@pytest.mark.parametrize("server", SERVERS)
 @pytest.mark.parametrize(
     "raw, normalised",
     [
@@ -210,6 +202,25 @@ def test_forwarded_allow_ips(build, server, raw, normalised):
         **LIMITS,
         "DJANGO_ASGI_TRUSTED_PROXIES": normalised,
     }
+
+
+@pytest.mark.parametrize(
+    "env, trusted, header",
+    [
+        # Every Fly.io machine has FLY_APP_NAME: its proxy is the only peer and sets Fly-Client-IP.
+        ({"FLY_APP_NAME": "hello"}, "*", "fly-client-ip"),
+        ({"FLY_APP_NAME": "hello", "FORWARDED_ALLOW_IPS": "172.16.0.0/12"}, "172.16.0.0/12", "fly-client-ip"),
+        ({"FLY_APP_NAME": "hello", "CLIENT_IP_HEADER": "X-Real-IP"}, "*", "x-real-ip"),
+        ({"CLIENT_IP_HEADER": "X-Real-IP", "FORWARDED_ALLOW_IPS": "10.0.0.0/8"}, "10.0.0.0/8", "x-real-ip"),
+        # A client-address header means nothing without a trusted proxy to set it.
+        ({"CLIENT_IP_HEADER": "X-Real-IP"}, None, None),
+    ],
+)
+@pytest.mark.parametrize("server", SERVERS)
+def test_client_ip_header_and_fly_defaults(build, server, env, trusted, header):
+    _, _, plan = build(server, **env)
+    assert plan.env.get("DJANGO_ASGI_TRUSTED_PROXIES") == trusted
+    assert plan.env.get("DJANGO_ASGI_CLIENT_IP_HEADER") == header
 
 
 @pytest.mark.parametrize("server", SERVERS)

@@ -75,7 +75,15 @@ CASES = [
     ("10.0.0.0/8", ("10.0.0.1", 5000), [(XFF, b"6.6.6.6,1.2.3.4")], ("1.2.3.4", 0), "http"),
     # Every hop trusted: the left-most is as far as we can see.
     ("10.0.0.0/8", ("10.0.0.1", 5000), [(XFF, b"10.1.1.1, 10.2.2.2")], ("10.1.1.1", 0), "http"),
-    ("*", ("10.0.0.1", 5000), [(XFF, b"6.6.6.6, 1.2.3.4")], ("6.6.6.6", 0), "http"),
+    # "*" trusts exactly the peer: its own entry (the right-most) is the client, whatever the client wrote before it.
+    ("*", ("10.0.0.1", 5000), [(XFF, b"6.6.6.6, 1.2.3.4")], ("1.2.3.4", 0), "http"),
+    ("*", ("172.17.0.1", 5000), [(XFF, b"6.6.6.6, 172.17.0.1")], ("172.17.0.1", 0), "http"),
+    # Only addresses: ports are dropped, anything else ends the walk where it stands.
+    ("*", ("10.0.0.1", 5000), [(XFF, b"1.2.3.4:5678")], ("1.2.3.4", 0), "http"),
+    ("*", ("10.0.0.1", 5000), [(XFF, b"[2001:db8::7]:443")], ("2001:db8::7", 0), "http"),
+    ("*", ("10.0.0.1", 5000), [(XFF, b"<script>alert(1)</script>")], ("10.0.0.1", 5000), "http"),
+    ("*", ("10.0.0.1", 5000), [(XFF, b"unknown")], ("10.0.0.1", 5000), "http"),
+    ("10.0.0.0/8", ("10.0.0.1", 5000), [(XFF, b"6.6.6.6, unknown, 10.0.0.2")], ("10.0.0.2", 0), "http"),
     # A proxy that adds its own header line instead of appending (HAProxy's option forwardfor).
     ("10.0.0.0/8", ("10.0.0.1", 5000), [(XFF, b"6.6.6.6"), (XFF, b"1.2.3.4")], ("1.2.3.4", 0), "http"),
     # Header names are matched whatever their case.
@@ -86,8 +94,10 @@ CASES = [
         ("1.2.3.4", 0),
         "https",
     ),
-    # Proto: the first value, and only http or https.
-    ("10.0.0.0/8", ("10.0.0.1", 5000), [(XFP, b"https, http")], ("10.0.0.1", 5000), "https"),
+    # Proto: from the same hop as the address, and only http or https.
+    ("10.0.0.0/8", ("10.0.0.1", 5000), [(XFP, b"https, http")], ("10.0.0.1", 5000), "http"),
+    ("*", ("10.0.0.1", 5000), [(XFF, b"1.1.1.1, 1.2.3.4"), (XFP, b"https, http")], ("1.2.3.4", 0), "http"),
+    ("10.0.0.0/8", ("10.0.0.1", 5000), [(XFF, b"1.2.3.4, 10.0.0.2"), (XFP, b"https, http")], ("1.2.3.4", 0), "https"),
     ("10.0.0.0/8", ("10.0.0.1", 5000), [(XFP, b"ftp")], ("10.0.0.1", 5000), "http"),
     ("10.0.0.0/8", ("10.0.0.1", 5000), [(XFF, b" , ")], ("10.0.0.1", 5000), "http"),
 ]
@@ -140,3 +150,18 @@ def test_trusted_proxies(spec, host, trusted):
     proxies = TrustedProxies(spec)
     assert (host in proxies) is trusted
     assert bool(proxies) is (spec != "")
+
+
+@pytest.mark.parametrize(
+    "header, client",
+    [
+        (b"198.51.100.4", ("198.51.100.4", 0)),  # whatever X-Forwarded-For says
+        (b"nope", ("172.19.0.1", 5000)),  # not an address: nothing changes
+    ],
+)
+def test_client_ip_header_from_a_trusted_proxy(header, client):
+    # Fly.io's proxy sets Fly-Client-IP itself, from the connection it accepted.
+    app, seen = recording_app()
+    scope = http(("172.19.0.1", 5000), (b"fly-client-ip", header), (XFF, b"6.6.6.6, 198.51.100.4"), (XFP, b"https"))
+    call(wrap(app, TrustedProxies("*"), client_ip_header=b"fly-client-ip"), scope)
+    assert seen[0]["client"] == client and seen[0]["scheme"] == "https"

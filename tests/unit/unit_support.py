@@ -39,7 +39,7 @@ DEFAULT_ARGV = {
     "hypercorn": [PY, "-m", "django_asgi.hypercorn_runner", "--bind", "0.0.0.0:8000",
                   "--worker-class", "uvloop", "--workers", "0", "--backlog", "2048", *GUNICORN_STYLE, WRAPPER],
     "uvicorn": ["gunicorn", "--worker-class", "django_asgi.uvicorn_worker.UvicornWorker", "--bind", "0.0.0.0:8000",
-                "--workers", "1", *GUNICORN_STYLE, "--forwarded-allow-ips", "",
+                "--workers", "1", *GUNICORN_STYLE,
                 "--worker-tmp-dir", "/dev/shm", "--no-control-socket", WRAPPER],
     "granian": ["granian", "--interface", "asginl", "--host", "0.0.0.0", "--port", "8000", "--workers", "1",
                 "--log-level", "info", "--access-log", "--workers-kill-timeout", "20",

@@ -10,7 +10,7 @@ import logging
 import os
 
 from django_asgi.boot import load_or_exit
-from django_asgi.servers import MAX_BODY, MAX_MESSAGE, TRUSTED_PROXIES
+from django_asgi.servers import CLIENT_IP_HEADER, MAX_BODY, MAX_MESSAGE, TRUSTED_PROXIES
 from django_asgi.wrapper import TrustedProxies, wrap
 
 
@@ -39,4 +39,5 @@ application = wrap(
     TrustedProxies(os.environ.get(TRUSTED_PROXIES, "")),
     max_body=_limit(MAX_BODY),
     max_message=_limit(MAX_MESSAGE),
+    client_ip_header=os.environ.get(CLIENT_IP_HEADER, "").encode() or None,
 )

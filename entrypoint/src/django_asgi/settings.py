@@ -85,12 +85,22 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("ACCESS_LOG", "1", "0", "Log one line per request to stdout.", values.boolean, True),
     Variable(
         "FORWARDED_ALLOW_IPS",
-        "unset (trust no proxy)",
-        "*",
-        "Proxies whose X-Forwarded-For and X-Forwarded-Proto headers are trusted: * or a comma-separated "
-        "list of addresses and networks.",
+        "unset (trust no proxy; * on Fly.io)",
+        "10.0.0.0/8",
+        "Proxies whose X-Forwarded-For and X-Forwarded-Proto headers are trusted: a comma-separated list of "
+        "addresses and networks (the client is the right-most X-Forwarded-For entry not in it), or * "
+        "(exactly the peer is trusted: the client is the right-most entry). Unset with FLY_APP_NAME set "
+        "(every Fly.io machine): *.",
         values.networks,
         (),
+    ),
+    Variable(
+        "CLIENT_IP_HEADER",
+        "unset (Fly-Client-IP on Fly.io)",
+        "Fly-Client-IP",
+        "A header the trusted proxies set to the client's address themselves, used instead of "
+        "X-Forwarded-For. Unset with FLY_APP_NAME set: Fly-Client-IP.",
+        values.header_name,
     ),
     Variable(
         "GRACEFUL_TIMEOUT",
@@ -218,6 +228,7 @@ class Config:
     log_level: str
     access_log: bool
     forwarded_allow_ips: tuple[str, ...]
+    client_ip_header: str | None
     graceful_timeout: int
     keep_alive: int
     max_requests: int | None
@@ -273,6 +284,7 @@ def load(env: Mapping[str, str], cpus: Callable[[], int] | None = None) -> Confi
         from django_asgi.cpus import available_cpus
 
         workers = (cpus or available_cpus)()
+    on_fly = bool(env.get("FLY_APP_NAME", "").strip())
     get("HEALTHCHECK_PATH")  # read by `django-asgi healthcheck`; a bad value should fail the start, not the probe
     given = {name: env[name] for name in _BY_NAME if env.get(name, "").strip()}
     return Config(
@@ -283,7 +295,9 @@ def load(env: Mapping[str, str], cpus: Callable[[], int] | None = None) -> Confi
         workers=workers,
         log_level=get("LOG_LEVEL"),
         access_log=get("ACCESS_LOG"),
-        forwarded_allow_ips=get("FORWARDED_ALLOW_IPS"),
+        # Fly.io's proxy is the peer on every service port, and sets Fly-Client-IP itself.
+        forwarded_allow_ips=get("FORWARDED_ALLOW_IPS") or (("*",) if on_fly else ()),
+        client_ip_header=get("CLIENT_IP_HEADER") or ("Fly-Client-IP" if on_fly else None),
         graceful_timeout=get("GRACEFUL_TIMEOUT"),
         keep_alive=get("KEEP_ALIVE"),
         max_requests=get("MAX_REQUESTS"),

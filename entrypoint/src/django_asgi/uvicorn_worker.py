@@ -122,6 +122,8 @@ class UvicornWorker(_UvicornWorker):
         "lifespan": "off",
         "http": HttpToolsProtocol,
         "ws": WebSocketProtocol,
+        # The wrapper (django_asgi.asgi) applies FORWARDED_ALLOW_IPS as on every flavor.
+        "proxy_headers": False,
         # websockets checks each frame against what is left of the message before reading it.
         "ws_max_size": int(os.environ.get(MAX_MESSAGE) or 16 * 1024 * 1024),
     }

@@ -112,3 +112,10 @@ def size(name: str, raw: str) -> int:
     if not match or int(match[1]) == 0:
         raise ConfigError(name, raw, "expected a size in bytes, with K, M or G for KiB, MiB, GiB, such as 100M")
     return int(match[1]) * _UNITS[match[2].lower()]
+
+
+def header_name(name: str, raw: str) -> str:
+    text = raw.strip()
+    if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", text):
+        raise ConfigError(name, raw, "expected an HTTP header name, such as Fly-Client-IP")
+    return text

@@ -3,9 +3,12 @@
 It
 - answers lifespan itself, for servers that cannot turn it off (Django does
   not implement it and would log an error at every start);
-- applies X-Forwarded-For and X-Forwarded-Proto from the peers the plan lists in
-  DJANGO_ASGI_TRUSTED_PROXIES (FORWARDED_ALLOW_IPS, normalised), for servers
-  that cannot restrict which peers to trust.
+- applies X-Forwarded-For (or CLIENT_IP_HEADER) and X-Forwarded-Proto from the
+  peers the plan lists in DJANGO_ASGI_TRUSTED_PROXIES (FORWARDED_ALLOW_IPS,
+  normalised): one meaning on every flavor, where the servers' own handling
+  differs;
+- refuses what no flavor may pass to the app, and applies the body and
+  WebSocket message limits.
 """
 
 import ipaddress
@@ -39,29 +42,55 @@ def _header(scope, name: bytes) -> str | None:
     return ", ".join(found) if found else None
 
 
-def forwarded(scope, trusted: TrustedProxies):
-    """The scope as the client sent it through trusted proxies, or unchanged."""
+def _entries(scope, name: bytes) -> list[str]:
+    value = _header(scope, name)
+    return [entry.strip() for entry in value.split(",") if entry.strip()] if value else []
+
+
+def _address(text: str | None) -> str | None:
+    """An IP address, without a port ("1.2.3.4:80", "[2001:db8::1]:80"); None for anything else."""
+    text = (text or "").strip()
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
+def forwarded(scope, trusted: TrustedProxies, client_ip_header: bytes | None = None):
+    """The scope as the client sent it through trusted proxies, or unchanged.
+
+    The client address is the right-most X-Forwarded-For entry that is not a trusted proxy (with "*",
+    the right-most: exactly the peer is trusted, and what is left of its entry the client may have
+    written); or, with client_ip_header, that header (Fly-Client-IP, which Fly's proxy sets itself).
+    Only addresses count: ports are dropped, anything else ends the walk. X-Forwarded-Proto comes from
+    the same hop as the address.
+    """
     client = scope.get("client")
     if not client or client[0] not in trusted:
         return scope
-    scope = dict(scope)
-    proto = _header(scope, b"x-forwarded-proto")
-    if proto:
-        proto = proto.split(",")[0].strip().lower()
-        if proto in ("http", "https"):
-            secure = proto == "https"
-            scope["scheme"] = ("wss" if secure else "ws") if scope["type"] == "websocket" else proto
-    chain = _header(scope, b"x-forwarded-for")
-    if chain:
-        hops = [hop.strip() for hop in chain.split(",") if hop.strip()]
-        # The right-most address that is not a trusted proxy is the client.
-        for hop in reversed(hops):
-            if hop not in trusted:
-                scope["client"] = (hop, 0)
+    address, hop = None, 1
+    if client_ip_header:
+        address = _address(_header(scope, client_ip_header))
+    else:
+        for index, entry in enumerate(reversed(_entries(scope, b"x-forwarded-for")), start=1):
+            found = _address(entry)
+            if found is None:
                 break
-        else:
-            if hops:
-                scope["client"] = (hops[0], 0)
+            address, hop = found, index
+            if trusted.everyone or found not in trusted:
+                break
+    scope = dict(scope)
+    if address:
+        scope["client"] = (address, 0)
+    protos = _entries(scope, b"x-forwarded-proto")
+    proto = protos[-hop].lower() if len(protos) >= hop else None
+    if proto in ("http", "https"):
+        secure = proto == "https"
+        scope["scheme"] = ("wss" if secure else "ws") if scope["type"] == "websocket" else proto
     return scope
 
 
@@ -152,7 +181,13 @@ async def _message_limited(app, scope, receive, send, max_message: int) -> None:
     await app(scope, checked_receive, send)
 
 
-def wrap(app, trusted: TrustedProxies, max_body: int | None = None, max_message: int | None = None):
+def wrap(
+    app,
+    trusted: TrustedProxies,
+    max_body: int | None = None,
+    max_message: int | None = None,
+    client_ip_header: bytes | None = None,
+):
     async def application(scope, receive, send):
         kind = scope["type"]
         if kind == "lifespan":
@@ -163,7 +198,7 @@ def wrap(app, trusted: TrustedProxies, max_body: int | None = None, max_message:
                 if step == "shutdown":
                     return
         if trusted and kind in ("http", "websocket"):
-            scope = forwarded(scope, trusted)
+            scope = forwarded(scope, trusted, client_ip_header)
         if kind == "http":
             refusal = refused(scope, max_body)
             if refusal is not None:

@@ -24,6 +24,7 @@ urlpatterns = [
     path("", views.index),
     path("api/", views.api),
     path("visits/", views.visits),
+    path("whoami/", views.whoami),
     path("slow/", views.slow),
     path("admin/", admin.site.urls),
 ]

@@ -16,6 +16,11 @@ def visits(request):
     return HttpResponse(f"visits: {request.session['visits']}\n", content_type="text/plain")
 
 
+def whoami(request):
+    """The client's address and scheme as Django sees them (behind a proxy: as the proxy reports them)."""
+    return JsonResponse({"remote_addr": request.META["REMOTE_ADDR"], "secure": request.is_secure()})
+
+
 async def api(request):
     return JsonResponse({"message": "Hello from Django", "async": True})
 

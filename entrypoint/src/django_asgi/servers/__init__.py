@@ -19,6 +19,8 @@ TRUSTED_PROXIES = "DJANGO_ASGI_TRUSTED_PROXIES"
 # The limits the wrapper (and the patched servers) apply, in bytes.
 MAX_BODY = "DJANGO_ASGI_MAX_BODY"
 MAX_MESSAGE = "DJANGO_ASGI_MAX_MESSAGE"
+# The header (lower-case) the trusted proxies set to the client's address.
+CLIENT_IP_HEADER = "DJANGO_ASGI_CLIENT_IP_HEADER"
 
 
 class Plan:
@@ -77,18 +79,18 @@ def refuse(config: Config, variable: str, reason: str) -> None:
         raise ConfigError(variable, config.given[variable], reason)
 
 
-def served(config: Config, app: str, proxies: bool = True) -> tuple[str, dict[str, str]]:
-    """The app target and environment: the user's app through django_asgi.asgi.
-
-    proxies: the wrapper applies FORWARDED_ALLOW_IPS (False where the server does it itself).
-    """
+def served(config: Config, app: str) -> tuple[str, dict[str, str]]:
+    """The app target and environment: the user's app through django_asgi.asgi, which applies
+    FORWARDED_ALLOW_IPS and the limits the same way for every server."""
     env = {
         "DJANGO_ASGI_APP": app,
         MAX_BODY: str(config.max_request_body),
         MAX_MESSAGE: str(config.max_websocket_message),
     }
-    if proxies and config.forwarded_allow_ips:
+    if config.forwarded_allow_ips:
         env[TRUSTED_PROXIES] = ",".join(config.forwarded_allow_ips)
+        if config.client_ip_header:
+            env[CLIENT_IP_HEADER] = config.client_ip_header.lower()
     return WRAPPER_APP, env
 
 

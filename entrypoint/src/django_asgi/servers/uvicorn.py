@@ -9,8 +9,7 @@ PATCHES = "django_asgi.uvicorn_worker"
 
 
 def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
-    # gunicorn applies FORWARDED_ALLOW_IPS itself (--forwarded-allow-ips).
-    target, env = served(config, app, proxies=False)
+    target, env = served(config, app)
     # fmt: off
     argv = [
         "gunicorn",
@@ -19,7 +18,6 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
         "--bind", host_port(config),
         "--workers", str(config.workers),
         *gunicorn_style(config),
-        "--forwarded-allow-ips", ",".join(config.forwarded_allow_ips),
         *(["--max-requests", str(config.max_requests),
            # Spread the restarts so workers are not all replaced at once.
            "--max-requests-jitter", str(max(1, config.max_requests // 10))] if config.max_requests else []),

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", views.index),
     path("slow/", views.slow),
     path("body/", views.body),
+    path("whoami/", views.whoami),
 ]

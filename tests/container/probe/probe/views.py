@@ -3,7 +3,7 @@
 import asyncio
 import os
 
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 
@@ -29,3 +29,8 @@ async def slow(request):
 def body(request):
     # Reading it applies DATA_UPLOAD_MAX_MEMORY_SIZE (400 when larger).
     return _response(f"{len(request.body)} bytes\n")
+
+
+def whoami(request):
+    """What Django makes of the client: its address and whether the request came over https."""
+    return JsonResponse({"remote_addr": request.META["REMOTE_ADDR"], "secure": request.is_secure()})
