@@ -189,6 +189,7 @@ def install_patches(timeout: float = 20.0, max_body: int | None = None, keep_ali
     replace(WebRequest, "handleContentChunk", ("self", "data"), handle_content_chunk, "twisted",
             "twisted/web/http.py buffers a whole chunked body, however large")
     require(HTTPChannel, "_failChooseTransferDecoder", "twisted", "answering 400 to a Transfer-Encoding")
+    require(WebSocketProtocol, "sendCloseFrame", "daphne", "closing WebSockets with 1001 when stopping")
     # fmt: on
 
 
@@ -201,8 +202,12 @@ def drain(server, deadline: float) -> None:
         for port in getattr(server, "ports", []):
             port.stopListening()
         for protocol in server.connections:
-            if hasattr(protocol, "channel"):  # HTTP; a WebSocket ends with its application
+            if hasattr(protocol, "channel"):  # HTTP
                 _last_on_connection(protocol)
+            elif getattr(protocol, "state", None) == getattr(protocol, "STATE_OPEN", object()):
+                # An open WebSocket: closed now with 1001 (going away); its application then ends.
+                # sendCloseFrame, not sendClose, which allows only 1000 and 3000-4999 (autobahn).
+                protocol.sendCloseFrame(code=1001, reasonUtf8=b"server stopping", isReply=False)
     busy = [
         details
         for details in server.connections.values()

@@ -18,6 +18,8 @@
   inflates permessage-deflate data without a limit. Here the size is checked
   first, a 1009 also closes the connection, and permessage-deflate is not
   offered.
+- WebSockets closed at once with 1001 when the server stops (hypercorn kept them
+  until the graceful timeout, then cut them with 1011).
 Only the hypercorn image runs it.
 """
 
@@ -73,6 +75,7 @@ def install_patches() -> None:
 
     # fmt: off
     _limit_websocket_messages()
+    _close_websockets_on_stop()
     replace(H11Protocol, "stream_send", ("self", "event"), stream_send, "hypercorn",
             "hypercorn/protocol/h11.py sends no Connection: close while stopping")
     replace(TCPServer, "_idle_timeout", ("self",), idle_timeout, "hypercorn",
@@ -155,6 +158,42 @@ def _limit_websocket_messages() -> None:
             "hypercorn/protocol/ws_stream.py keeps reading a message it refused with 1009")
     replace(ws_stream, "server_extensions_handshake", ("requested", "supported"), no_extensions, "hypercorn",
             "wsproto inflates permessage-deflate data without a limit")
+    # fmt: on
+
+
+def _close_websockets_on_stop() -> None:
+    """On SIGTERM hypercorn leaves open WebSockets to run until GRACEFUL_TIMEOUT, then cuts them (1011).
+    Here each is closed at once with 1001 (going away), and its app hears of it."""
+    from hypercorn.protocol.ws_stream import ASGIWebsocketState, CloseConnection, StreamClosed, WSStream
+
+    async def close_on_stop(stream) -> None:
+        await stream.context.terminated.wait()
+        if not stream.closed and stream.state == ASGIWebsocketState.CONNECTED:
+            stream.state = ASGIWebsocketState.CLOSED
+            await stream._send_wsproto_event(CloseConnection(code=1001))
+            await stream.app_put({"type": "websocket.disconnect", "code": 1001})
+
+    def accept(original):
+        async def _accept(self, message):
+            await original(self, message)
+            self.close_on_stop = asyncio.get_running_loop().create_task(close_on_stop(self))
+
+        return _accept
+
+    def handle(original):
+        async def handle(self, event):
+            await original(self, event)
+            watcher = self.__dict__.get("close_on_stop")
+            if isinstance(event, StreamClosed) and watcher is not None:
+                watcher.cancel()  # a connection that ended does not wait for the stop
+
+        return handle
+
+    # fmt: off
+    replace(WSStream, "_accept", ("self", "message"), accept, "hypercorn",
+            "hypercorn/protocol/ws_stream.py keeps WebSockets open until the graceful timeout cuts them")
+    replace(WSStream, "handle", ("self", "event"), handle, "hypercorn", "the stop watcher ends with its connection")
+    require(WSStream, "_send_wsproto_event", "hypercorn", "sending the close frame")
     # fmt: on
 
 

@@ -9,6 +9,8 @@
   Connection: close, and only then does the connection close.
 - Connections that send nothing, or not a whole request head, within KEEP_ALIVE seconds
   are closed (uvicorn has no such timeout).
+- No "Error while closing socket [Errno 9]" at every stop (uvicorn is given the sockets
+  themselves, not gunicorn's wrappers).
 - WebSocket messages over MAX_WEBSOCKET_MESSAGE (DJANGO_ASGI_MAX_MESSAGE) are closed
   with 1009 before they are read, and a client that floods pings without reading
   gets no pong while much is unsent.
@@ -17,10 +19,13 @@ Only gunicorn imports this module, inside the uvicorn image.
 """
 
 import os
+import sys
 from typing import Any, ClassVar
 
+from gunicorn.arbiter import Arbiter
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol as _WebSocketProtocol
+from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker as _UvicornWorker
 
 from django_asgi.patching import overridden
@@ -117,6 +122,17 @@ class WebSocketProtocol(_WebSocketProtocol):
 
 
 class UvicornWorker(_UvicornWorker):
+    async def _serve(self) -> None:
+        # uvicorn_worker/_workers.py _serve, given the listening sockets themselves rather than gunicorn's
+        # wrappers: uvloop closes a socket it served and then calls the wrapper's close(), which logs
+        # "Error while closing socket [Errno 9] Bad file descriptor" at every stop.
+        self.config.app = self.wsgi
+        server = Server(config=self.config)
+        self._install_sigquit_handler()
+        await server.serve(sockets=[listener.sock for listener in self.sockets])
+        if not server.started:
+            sys.exit(Arbiter.WORKER_BOOT_ERROR)
+
     CONFIG_KWARGS: ClassVar[dict[str, Any]] = {
         **_UvicornWorker.CONFIG_KWARGS,
         "lifespan": "off",
@@ -142,3 +158,6 @@ for _name, _parameters in {
 }.items():
     overridden(_HttpToolsProtocol, _name, _parameters, "uvicorn", "request head limit and a gentler stop")
 overridden(_WebSocketProtocol, "handle_ping", ("self",), "uvicorn", "a pong for every ping, however much is unsent")
+overridden(
+    _UvicornWorker, "_serve", ("self",), "uvicorn-worker", "gunicorn's socket wrappers logged EBADF at every stop"
+)
