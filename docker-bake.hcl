@@ -80,17 +80,22 @@ group "release" {
   targets = flatten([for image in concat(FLAVORS, ["build"]) : [for python in PYTHON_VERSIONS : "release-${image}-py${replace(python, ".", "")}"]])
 }
 
-target "_flavor" {
+# What every image of the family is built with.
+target "_image" {
   context    = "."
   dockerfile = "images/Dockerfile"
-  target     = "flavor"
   secret     = BUILD_CA != "" ? ["id=build-ca,src=${BUILD_CA}"] : []
   args = {
-    DJANGO_VERSION = DJANGO_VERSION
-    VERSION        = VERSION != "" ? VERSION : "dev"
-    REVISION       = REVISION != "" ? REVISION : "unknown"
-    SOURCE         = SOURCE
+    VERSION  = VERSION != "" ? VERSION : "dev"
+    REVISION = REVISION != "" ? REVISION : "unknown"
+    SOURCE   = SOURCE
   }
+}
+
+target "_flavor" {
+  inherits = ["_image"]
+  target   = "flavor"
+  args     = { DJANGO_VERSION = DJANGO_VERSION }
 }
 
 target "flavor" {
@@ -114,15 +119,8 @@ target "release" {
 
 # The builder of wheels for requirements that need a compiler (images/Dockerfile, stage "build").
 target "_build" {
-  context    = "."
-  dockerfile = "images/Dockerfile"
-  target     = "build"
-  secret     = BUILD_CA != "" ? ["id=build-ca,src=${BUILD_CA}"] : []
-  args = {
-    VERSION  = VERSION != "" ? VERSION : "dev"
-    REVISION = REVISION != "" ? REVISION : "unknown"
-    SOURCE   = SOURCE
-  }
+  inherits = ["_image"]
+  target   = "build"
 }
 
 target "build" {
