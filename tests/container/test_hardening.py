@@ -51,6 +51,7 @@ def test_stand_in_base_has_debians_security_updates():
 # One name each patched server's patches replace, and the line the image build then stops with.
 MOVED = {
     "daphne": ("from twisted.web.http import HTTPChannel as owner", "_maybeChooseTransferDecoder", "twisted"),
+    "granian": ("import granian._signals as owner", "set_loop_signals", "granian"),
     "hypercorn": ("import h11._events as owner", "normalize_and_validate", "h11"),
     "uvicorn": ("from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as owner", "shutdown", "uvicorn"),
 }

@@ -354,8 +354,7 @@ def test_stop_with_a_websocket_open(image, flavor, run_container, figures):
     state = container.inspect()["State"]
     figures(flavor, "docker stop with a WebSocket open: close code / closed s / exit / stopped s",
             code=code, closed=round(closed, 2), exit=state["ExitCode"], stopped=round(stopped, 2))  # fmt: skip
-    # granian drops open WebSockets without a close frame (README, flavor table).
-    assert code is None if flavor == "granian" else code in (1001, 1012), code
+    assert code in (1001, 1012), code
     assert closed < 2 and state["ExitCode"] == 0 and stopped < 10, state
     logs = container.logs()
     assert "Traceback" not in logs and "Error" not in logs, logs

@@ -121,3 +121,33 @@ def test_sizes(raw, size):
     from django_asgi.values import size as parse
 
     assert parse("MAX_REQUEST_BODY", raw) == size
+
+
+def test_open_websockets_are_closed_with_1001_when_the_server_stops():
+    # For granian, which drops them without a close frame: the registry the stop hook closes.
+    from django_asgi.wrapper import OpenWebSockets
+
+    registry, sent, heard = OpenWebSockets(), [], []
+
+    async def app(scope, receive, send):
+        await send({"type": "websocket.accept"})
+        heard.append(await receive())  # waits: the client sends nothing
+
+    async def receive():
+        await asyncio.Event().wait()
+
+    async def send(message):
+        sent.append(message)
+
+    async def main():
+        task = asyncio.ensure_future(
+            wrap(app, TrustedProxies(""), websockets=registry)({"type": "websocket"}, receive, send)
+        )
+        while not registry.open:
+            await asyncio.sleep(0)
+        await registry.close_all(1001)
+        await task
+
+    asyncio.run(main())
+    assert sent == [{"type": "websocket.accept"}, {"type": "websocket.close", "code": 1001}]
+    assert heard == [{"type": "websocket.disconnect", "code": 1001}] and not registry.open

@@ -38,7 +38,3 @@ def test_moved_target_is_one_line_naming_server_version_and_patch(name, paramete
 def test_unknown_server_is_a_usage_error(capsys):
     assert patching.main(["nginx"]) == 2
     assert patching.main([]) == 2
-
-
-def test_granian_has_nothing_patched():
-    assert patching.main(["granian"]) == 0

@@ -8,6 +8,7 @@ in the module's namespace, so it must exist at import time.
 
 import logging
 import os
+import sys
 
 from django_asgi.boot import load_or_exit
 from django_asgi.servers import CLIENT_IP_HEADER, MAX_BODY, MAX_MESSAGE, TRUSTED_PROXIES
@@ -34,10 +35,20 @@ def _limit(name: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+# granian drops open WebSockets on stop without a close frame: its workers get a stop hook that closes them.
+_websockets = None
+if "granian" in sys.modules:
+    from django_asgi import granian_worker
+    from django_asgi.wrapper import OpenWebSockets
+
+    _websockets = OpenWebSockets()
+    granian_worker.install_patches(_websockets)
+
 application = wrap(
     _load_keeping_server_logs(os.environ["DJANGO_ASGI_APP"]),
     TrustedProxies(os.environ.get(TRUSTED_PROXIES, "")),
     max_body=_limit(MAX_BODY),
     max_message=_limit(MAX_MESSAGE),
     client_ip_header=os.environ.get(CLIENT_IP_HEADER, "").encode() or None,
+    websockets=_websockets,
 )

@@ -162,13 +162,44 @@ async def _body_limited(app, scope, receive, send, max_body: int) -> None:
         await _refuse(send, 413, b"Request body too large\n")
 
 
-async def _message_limited(app, scope, receive, send, max_message: int) -> None:
-    """A WebSocket message over max_message closes the connection with 1009 (for servers that cannot
-    refuse it before buffering it: granian)."""
+class OpenWebSockets:
+    """The accepted WebSockets of this worker, for a server that drops them on stop without a close
+    frame (granian): close_all() closes each with 1001 and tells its app the client went away."""
+
+    def __init__(self) -> None:
+        self.open: dict[int, tuple] = {}
+
+    async def close_all(self, code: int = 1001) -> None:
+        for send, stopped in list(self.open.values()):
+            stopped.set()
+            try:
+                await send({"type": "websocket.close", "code": code})
+            except Exception:  # a connection that went meanwhile needs no close
+                pass
+        self.open.clear()
+
+
+async def _websocket(app, scope, receive, send, max_message: int | None, registry: OpenWebSockets | None) -> None:
+    """A message over max_message closes the connection with 1009 (for servers that cannot refuse it
+    before buffering it: granian); with a registry, the connection can be closed when the server stops."""
+    import asyncio
+
+    stopped = asyncio.Event()
+
+    async def next_message():
+        if registry is None:
+            return await receive()
+        receiving, stopping = asyncio.ensure_future(receive()), asyncio.ensure_future(stopped.wait())
+        done, _ = await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if receiving not in done:
+            receiving.cancel()
+            return {"type": "websocket.disconnect", "code": 1001}
+        stopping.cancel()
+        return receiving.result()
 
     async def checked_receive():
-        message = await receive()
-        if message["type"] == "websocket.receive":
+        message = await next_message()
+        if max_message is not None and message["type"] == "websocket.receive":
             text = message.get("text")
             size = len(message.get("bytes") or b"") if text is None else len(text)
             if text is not None and size * 4 > max_message:  # characters of up to 4 bytes each
@@ -178,7 +209,21 @@ async def _message_limited(app, scope, receive, send, max_message: int) -> None:
                 return {"type": "websocket.disconnect", "code": 1009}
         return message
 
-    await app(scope, checked_receive, send)
+    async def tracked_send(message):
+        if stopped.is_set():
+            return  # closed by the stop already
+        await send(message)
+        if registry is not None:
+            if message["type"] == "websocket.accept":
+                registry.open[id(stopped)] = (send, stopped)
+            elif message["type"] == "websocket.close":
+                registry.open.pop(id(stopped), None)
+
+    try:
+        await app(scope, checked_receive, tracked_send)
+    finally:
+        if registry is not None:
+            registry.open.pop(id(stopped), None)
 
 
 def wrap(
@@ -187,6 +232,7 @@ def wrap(
     max_body: int | None = None,
     max_message: int | None = None,
     client_ip_header: bytes | None = None,
+    websockets: OpenWebSockets | None = None,
 ):
     async def application(scope, receive, send):
         kind = scope["type"]
@@ -207,8 +253,8 @@ def wrap(
             # bodies without one need counting.
             if max_body is not None and _header(scope, b"content-length") is None:
                 return await _body_limited(app, scope, receive, send, max_body)
-        elif kind == "websocket" and max_message is not None:
-            return await _message_limited(app, scope, receive, send, max_message)
+        elif kind == "websocket" and (max_message is not None or websockets is not None):
+            return await _websocket(app, scope, receive, send, max_message, websockets)
         return await app(scope, receive, send)
 
     return application

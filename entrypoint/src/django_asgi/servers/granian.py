@@ -6,8 +6,8 @@ from django_asgi.servers import Plan, refuse, served, supervised
 from django_asgi.settings import Config
 
 DISTRIBUTIONS = ("granian",)
-# Nothing of granian is patched.
-PATCHES = None
+# Patches of the server's internals (django_asgi.patching checks them at image build).
+PATCHES = "django_asgi.granian_worker:install_patches"
 BACKPRESSURE = 4096  # connections per worker
 # granian takes a dotted target for a path under the working directory and climbs out of every
 # package around it: with an /app/__init__.py (some projects have one) every worker would import

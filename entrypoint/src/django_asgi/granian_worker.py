@@ -1,0 +1,49 @@
+"""In granian's workers: open WebSockets closed with 1001 when the worker stops.
+
+granian drops open WebSockets on SIGTERM and SIGINT without a close frame, and
+their applications never hear of it. Its workers set their loop's signal
+handlers with granian._signals.set_loop_signals (imported by the worker after it
+has loaded the application, granian/server/mp.py): here that function's handler
+first closes every WebSocket the wrapper saw accepted (up to CLOSE_WAIT
+seconds), then lets granian stop as before.
+django_asgi.asgi installs it when it is loaded by granian.
+"""
+
+import signal
+
+from django_asgi.patching import replace
+from django_asgi.wrapper import OpenWebSockets
+
+CLOSE_WAIT = 1.0  # seconds the close frames may take before granian stops anyway
+
+
+def install_patches(websockets: OpenWebSockets | None = None) -> None:
+    import granian._signals
+    from granian._granian import WorkerSignal
+
+    websockets = websockets or OpenWebSockets()
+
+    def set_loop_signals(original):
+        # granian/_signals.py set_loop_signals, with the WebSockets closed before the worker stops.
+        def set_loop_signals(loop):
+            import asyncio
+
+            stop = WorkerSignal()
+
+            def stop_now(closing) -> None:
+                if not closing.cancelled():
+                    closing.exception()  # retrieved: a close that took too long is no error here
+                stop.set()
+
+            def on_signal(signum, frame):
+                closing = loop.create_task(asyncio.wait_for(websockets.close_all(1001), CLOSE_WAIT))
+                closing.add_done_callback(stop_now)
+
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, on_signal, signum, None)
+            return stop
+
+        return set_loop_signals
+
+    replace(granian._signals, "set_loop_signals", ("loop",), set_loop_signals, "granian",
+            "granian drops open WebSockets on stop without a close frame")  # fmt: skip
