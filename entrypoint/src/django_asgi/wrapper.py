@@ -249,9 +249,14 @@ def wrap(
             refusal = refused(scope, max_body)
             if refusal is not None:
                 return await _refuse(send, *refusal)
-            # With a Content-Length (checked above) the server frames the body by it: only
-            # bodies without one need counting.
-            if max_body is not None and _header(scope, b"content-length") is None:
+            # With a Content-Length (checked above) the server frames the body by it, and an HTTP/1
+            # request with neither it nor Transfer-Encoding has none: only chunked bodies (and HTTP/2
+            # ones without a length) need counting.
+            if (
+                max_body is not None
+                and _header(scope, b"content-length") is None
+                and (scope.get("http_version") == "2" or _header(scope, b"transfer-encoding") is not None)
+            ):
                 return await _body_limited(app, scope, receive, send, max_body)
         elif kind == "websocket" and (max_message is not None or websockets is not None):
             return await _websocket(app, scope, receive, send, max_message, websockets)
