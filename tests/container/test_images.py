@@ -106,6 +106,14 @@ def test_http2_cleartext(image, env, run_container):
     assert response.http_version == "HTTP/2"
 
 
+@pytest.mark.parametrize("flavor", ["daphne", "granian", "uvicorn"])
+def test_no_http2_cleartext_by_default(image, run_container):
+    # The flavor table's "no" (granian: unless SERVER_ARGS='--http auto').
+    container = run_container(image).wait_ready()
+    with pytest.raises(httpx.HTTPError), httpx.Client(http1=False, http2=True, timeout=10) as client:
+        client.get(container.url + "/")
+
+
 @pytest.mark.smoke
 def test_runs_as_non_root_under_init(image, flavor, run_container):
     container = run_container(image, env={"WORKERS": "2"}).wait_ready()

@@ -64,7 +64,7 @@ VARIABLES: tuple[Variable, ...] = (
         "CPUs available",
         "4",
         "Worker processes. Unset: WEB_CONCURRENCY if set, else the CPUs this container may use "
-        "(CFS quota, CPU affinity and CPU count, the smallest).",
+        "(CFS quota rounded up, so --cpus 1.5 gives 2; CPU affinity; CPU count; the smallest).",
         lambda n, r: values.integer(n, r, 1, 1024),
     ),
     Variable(
