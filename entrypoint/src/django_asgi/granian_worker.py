@@ -15,6 +15,7 @@ from django_asgi.patching import replace
 from django_asgi.wrapper import OpenWebSockets
 
 CLOSE_WAIT = 1.0  # seconds the close frames may take before granian stops anyway
+FLUSH = 0.1  # seconds for granian to write the last close frames before it stops its connections
 
 
 def install_patches(websockets: OpenWebSockets | None = None) -> None:
@@ -35,8 +36,12 @@ def install_patches(websockets: OpenWebSockets | None = None) -> None:
                     closing.exception()  # retrieved: a close that took too long is no error here
                 stop.set()
 
+            async def close_then_flush() -> None:
+                await asyncio.wait_for(websockets.close_all(1001), CLOSE_WAIT)
+                await asyncio.sleep(FLUSH if websockets.closed_some else 0)
+
             def on_signal(signum, frame):
-                closing = loop.create_task(asyncio.wait_for(websockets.close_all(1001), CLOSE_WAIT))
+                closing = loop.create_task(close_then_flush())
                 closing.add_done_callback(stop_now)
 
             for signum in (signal.SIGINT, signal.SIGTERM):

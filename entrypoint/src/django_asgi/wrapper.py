@@ -168,15 +168,21 @@ class OpenWebSockets:
 
     def __init__(self) -> None:
         self.open: dict[int, tuple] = {}
+        self.closed_some = False
 
     async def close_all(self, code: int = 1001) -> None:
+        """Close each; return when their apps have ended (each leaves self.open as it ends)."""
+        import asyncio
+
+        self.closed_some = self.closed_some or bool(self.open)
         for send, stopped in list(self.open.values()):
             stopped.set()
             try:
                 await send({"type": "websocket.close", "code": code})
             except Exception:  # a connection that went meanwhile needs no close
                 pass
-        self.open.clear()
+        while self.open:
+            await asyncio.sleep(0.01)
 
 
 async def _websocket(app, scope, receive, send, max_message: int | None, registry: OpenWebSockets | None) -> None:
