@@ -29,10 +29,8 @@ def replace(owner, name: str, parameters: tuple[str, ...], make, distribution: s
 
 def overridden(base, name: str, parameters: tuple[str, ...], distribution: str, why: str) -> None:
     """A method a subclass overrides still exists in the base class with these parameters."""
-    original = getattr(base, name, None)
-    if original is None:
-        raise PatchOutdated(_line(distribution, f"{_where(base, name)} is gone", why))
-    found = tuple(inspect.signature(original).parameters)
+    require(base, name, distribution, why)
+    found = tuple(inspect.signature(getattr(base, name)).parameters)
     if found != parameters:
         raise PatchOutdated(
             _line(distribution, f"{_where(base, name)} takes {found}, the patch expects {parameters}", why)
