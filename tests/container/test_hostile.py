@@ -326,6 +326,42 @@ def test_idle_connection_flood(image, flavor, run_container, figures):
             connection.close()
 
 
+# Run as root in the container: every process but PID 1 (and this one) stopped, so nothing accepts;
+# count the connections the kernel completes on the listening socket's backlog, then resume.
+QUEUED = """
+import os, selectors, signal, socket, time
+os.kill(-1, signal.SIGSTOP)
+try:
+    pending, selector = [], selectors.DefaultSelector()
+    for _ in range(%d):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", 8000))
+        pending.append(s)
+        selector.register(s, selectors.EVENT_WRITE)
+    done, deadline = 0, time.monotonic() + 0.9  # under the first SYN retransmit (1 s)
+    while time.monotonic() < deadline:
+        for key, _ in selector.select(deadline - time.monotonic()):
+            selector.unregister(key.fileobj)
+            done += key.fileobj.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+    print(done)
+finally:
+    os.kill(-1, signal.SIGCONT)
+"""
+BURST = 1500
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_connection_burst_waits_in_the_backlog(image, flavor, workers, run_container, figures):
+    # A burst of connections while every worker is busy waits in the listening socket's backlog
+    # (2048 on every flavor, README) instead of being dropped: Twisted's default is 50, hypercorn's 100.
+    container = run_container(image, env={"WORKERS": workers}).wait_ready()
+    queued = int(container.exec("python", "-c", QUEUED % BURST).stdout)
+    figures(flavor, f"connections completed while no worker accepts (of {BURST}), WORKERS={workers}", queued=queued)
+    assert queued == BURST
+    assert container.get("/")[0] == 200
+
+
 def tcp_in_use(container) -> int:
     """TCP sockets in use in the container's network namespace (each connection has one there)."""
     sockstat = container.exec("cat", "/proc/net/sockstat").stdout

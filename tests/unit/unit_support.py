@@ -34,7 +34,7 @@ DAPHNE_WEBSOCKET = ["--websocket-max-message-size", "1048576", "--websocket-max-
 # fmt: off
 DEFAULT_ARGV = {
     "daphne": [PY, "-m", "django_asgi.daphne_runner", "--graceful-timeout", "20", "--log-level", "info",
-               "--keep-alive", "5", "--bind", "0.0.0.0", "--port", "8000", "--access-log", "-",
+               "--keep-alive", "5", "--endpoint", "tcp:port=8000:interface=0.0.0.0:backlog=2048", "--access-log", "-",
                *DAPHNE_WEBSOCKET, WRAPPER],
     "hypercorn": [PY, "-m", "django_asgi.hypercorn_runner", "--bind", "0.0.0.0:8000",
                   "--worker-class", "uvloop", "--workers", "0", "--backlog", "2048", *GUNICORN_STYLE, WRAPPER],
@@ -43,7 +43,7 @@ DEFAULT_ARGV = {
                 "--worker-tmp-dir", "/dev/shm", "--no-control-socket", WRAPPER],
     "granian": ["granian", "--interface", "asginl", "--host", "0.0.0.0", "--port", "8000", "--workers", "1",
                 "--log-level", "info", "--access-log", "--workers-kill-timeout", "20",
-                "--http", "1", "--http1-header-read-timeout", "5000", "--backpressure", "4096",
+                "--http", "1", "--http1-header-read-timeout", "5000", "--backpressure", "4096", "--backlog", "2048",
                 "--respawn-failed-workers", GRANIAN_WRAPPER],
 }
 # fmt: on

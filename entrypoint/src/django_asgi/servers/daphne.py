@@ -14,6 +14,7 @@ from django_asgi.settings import Config
 DISTRIBUTIONS = ("daphne",)
 # Patches of the server's internals (django_asgi.patching checks them at image build).
 PATCHES = "django_asgi.daphne_runner:install_patches"
+BACKLOG = 2048  # pending connections, as django_asgi.supervise listens with
 
 
 def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
@@ -43,7 +44,11 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
     ]
     # fmt: on
     if config.workers == 1 and not config.reload:
-        return Plan([*runner, "--bind", config.host, "--port", str(config.port), *options], env)
+        # daphne's --bind/--port listen with Twisted's backlog of 50; the endpoint says 2048, as
+        # django_asgi.supervise does for several workers (daphne/endpoints.py escapes the same way).
+        interface = config.host.strip("[]").replace(":", r"\:")
+        endpoint = f"tcp:port={config.port}:interface={interface}:backlog={BACKLOG}"
+        return Plan([*runner, "--endpoint", endpoint, *options], env)
     domain = "INET6" if ":" in config.host else "INET"
     child = [*runner, "--endpoint", f"systemd:domain={domain}:index=0", *options]
     return Plan(supervised(config, child, workers=config.workers, socket=True), env)

@@ -9,6 +9,7 @@ DISTRIBUTIONS = ("granian",)
 # Patches of the server's internals (django_asgi.patching checks them at image build).
 PATCHES = "django_asgi.granian_worker:install_patches"
 BACKPRESSURE = 4096  # connections per worker
+BACKLOG = 2048  # pending connections (granian's default is 1024), as on the other flavors
 # granian takes a dotted target for a path under the working directory and climbs out of every
 # package around it: with an /app/__init__.py (some projects have one) every worker would import
 # app.django_asgi.asgi and fail (granian/_internal.py, prepare_import). Given the module's file, it
@@ -47,6 +48,7 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
         # Each open connection holds a slot until it closes; granian's default (backlog / workers,
         # 512 with 2 workers) lets a thousand idle connections stop all serving.
         "--backpressure", str(BACKPRESSURE),
+        "--backlog", str(BACKLOG),
         # By default a worker that dies takes the whole server down.
         "--respawn-failed-workers",
         *config.server_args,
