@@ -151,3 +151,48 @@ def test_open_websockets_are_closed_with_1001_when_the_server_stops():
     asyncio.run(main())
     assert sent == [{"type": "websocket.accept"}, {"type": "websocket.close", "code": 1001}]
     assert heard == [{"type": "websocket.disconnect", "code": 1001}] and not registry.open
+
+
+def test_the_app_hears_of_the_stop_only_once_the_close_frame_is_out():
+    # granian closes a WebSocket whose app has ended without a code, and its close waits for the
+    # pending receive to be given up: receive cancelled first, close sent, then the app told.
+    from django_asgi.wrapper import OpenWebSockets
+
+    registry, events = OpenWebSockets(), []
+
+    async def app(scope, receive, send):
+        await send({"type": "websocket.accept"})
+        message = await receive()
+        events.append(("app heard", message["type"]))
+        await send({"type": "websocket.send", "text": "too late"})  # dropped: the stop closed it
+
+    async def receive():
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            events.append("receive given up")
+            raise
+
+    async def send(message):
+        if message["type"] == "websocket.accept":
+            await asyncio.sleep(0.01)  # a stop may come while the server takes the accept
+        if message["type"] == "websocket.close":
+            await asyncio.sleep(0.01)
+        events.append(message["type"])
+
+    async def main():
+        task = asyncio.ensure_future(
+            wrap(app, TrustedProxies(""), websockets=registry)({"type": "websocket"}, receive, send)
+        )
+        while not registry.open:
+            await asyncio.sleep(0)
+        await registry.close_all(1001)
+        await task
+
+    asyncio.run(main())
+    assert events == [
+        "websocket.accept",
+        "receive given up",
+        "websocket.close",
+        ("app heard", "websocket.disconnect"),
+    ]

@@ -162,12 +162,30 @@ async def _body_limited(app, scope, receive, send, max_body: int) -> None:
         await _refuse(send, 413, b"Request body too large\n")
 
 
+class _OpenWebSocket:
+    """One accepted WebSocket, as OpenWebSockets closes it."""
+
+    def __init__(self, send) -> None:
+        import asyncio
+
+        self.send = send
+        self.accepted = asyncio.Event()  # the server has taken the accept
+        self.stopping = asyncio.Event()  # the app's pending receive is given up, and it sends no more
+        self.stopped = asyncio.Event()  # the close frame is out: the app may hear of it
+
+
 class OpenWebSockets:
     """The accepted WebSockets of this worker, for a server that drops them on stop without a close
-    frame (granian): close_all() closes each with 1001 and tells its app the client went away."""
+    frame (granian): close_all() closes each with 1001 and tells its app the client went away.
+
+    The order matters on granian: a pending receive holds the connection's read half, which the
+    close waits for, so the receive is given up first; and an app that ends before the close has
+    taken the connection lets granian close it without a code (granian/src/asgi/io.rs,
+    ASGIWebsocketProtocol.close and .tx), so the app hears of the stop only once the close is out.
+    """
 
     def __init__(self) -> None:
-        self.open: dict[int, tuple] = {}
+        self.open: dict[int, _OpenWebSocket] = {}
         self.closed_some = False
 
     async def close_all(self, code: int = 1001) -> None:
@@ -175,12 +193,15 @@ class OpenWebSockets:
         import asyncio
 
         self.closed_some = self.closed_some or bool(self.open)
-        for send, stopped in list(self.open.values()):
-            stopped.set()
+        for websocket in list(self.open.values()):
+            websocket.stopping.set()
             try:
-                await send({"type": "websocket.close", "code": code})
+                await websocket.accepted.wait()
+                await websocket.send({"type": "websocket.close", "code": code})
             except Exception:  # a connection that went meanwhile needs no close
                 pass
+            finally:
+                websocket.stopped.set()
         while self.open:
             await asyncio.sleep(0.01)
 
@@ -190,15 +211,17 @@ async def _websocket(app, scope, receive, send, max_message: int | None, registr
     before buffering it: granian); with a registry, the connection can be closed when the server stops."""
     import asyncio
 
-    stopped = asyncio.Event()
+    websocket = _OpenWebSocket(send)
 
     async def next_message():
         if registry is None:
             return await receive()
-        receiving, stopping = asyncio.ensure_future(receive()), asyncio.ensure_future(stopped.wait())
+        receiving = asyncio.ensure_future(receive())
+        stopping = asyncio.ensure_future(websocket.stopping.wait())
         done, _ = await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if receiving not in done:
             receiving.cancel()
+            await websocket.stopped.wait()
             return {"type": "websocket.disconnect", "code": 1001}
         stopping.cancel()
         return receiving.result()
@@ -216,20 +239,24 @@ async def _websocket(app, scope, receive, send, max_message: int | None, registr
         return message
 
     async def tracked_send(message):
-        if stopped.is_set():
-            return  # closed by the stop already
+        if websocket.stopping.is_set():
+            return  # closed by the stop
+        if registry is not None and message["type"] == "websocket.accept":
+            registry.open[id(websocket)] = websocket
+            try:
+                await send(message)
+            finally:
+                websocket.accepted.set()
+            return
         await send(message)
-        if registry is not None:
-            if message["type"] == "websocket.accept":
-                registry.open[id(stopped)] = (send, stopped)
-            elif message["type"] == "websocket.close":
-                registry.open.pop(id(stopped), None)
+        if registry is not None and message["type"] == "websocket.close":
+            registry.open.pop(id(websocket), None)
 
     try:
         await app(scope, checked_receive, tracked_send)
     finally:
         if registry is not None:
-            registry.open.pop(id(stopped), None)
+            registry.open.pop(id(websocket), None)
 
 
 def wrap(
