@@ -37,6 +37,15 @@ def docker(*args: str, check: bool = True, timeout: float = 120, **kwargs) -> su
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout, **kwargs)
 
 
+# A harmless flag each server accepts, to show that `docker run IMAGE --flag` reaches it.
+SERVER_FLAG = {
+    "daphne": ["--ping-interval", "17"],
+    "granian": ["--backlog", "517"],
+    "hypercorn": ["--backlog", "517"],
+    "uvicorn": ["--backlog", "517"],
+}
+
+
 def http_get(url: str, timeout: float = 5.0, headers: dict | None = None) -> tuple[int, str]:
     request = urllib.request.Request(url, headers=headers or {})
     try:

@@ -13,15 +13,15 @@ import pytest
 import testinfra
 import websockets
 
-from conftest import HTTP2_FLAVORS, ROOT, docker
+from conftest import HTTP2_FLAVORS, ROOT, SERVER_FLAG, docker
 from polling import wait_for
 
-# A harmless flag each server accepts, to show that `docker run IMAGE --flag` reaches it.
-SERVER_FLAG = {
-    "daphne": ["--ping-interval", "17"],
-    "granian": ["--backlog", "517"],
-    "hypercorn": ["--backlog", "517"],
-    "uvicorn": ["--backlog", "517"],
+# A flag each server refuses by value (its parser converts it), as SERVER_ARGS or after the image name.
+BAD_VALUE = {
+    "daphne": ["--ping-interval", "often"],
+    "granian": ["--backlog", "many"],
+    "hypercorn": ["--backlog", "many"],
+    "uvicorn": ["--backlog", "many"],
 }
 
 
@@ -171,6 +171,26 @@ def test_command_is_run(image):
     assert result.stdout.split()[0].isdigit()
 
 
+@pytest.mark.parametrize("how", ["SERVER_ARGS", "after the image", "with --dry-run"])
+@pytest.mark.parametrize("kind", ["unknown", "bad value", "stray"])
+def test_server_flags_the_server_refuses_are_one_line(image, flavor, how, kind):
+    # Checked by the server's own parser before anything starts: exit 2 and one line, not the
+    # server's usage (once per worker) and its own status. daphne has no --backlog.
+    flags = {
+        "unknown": ["--backlog", "2048"] if flavor == "daphne" else ["--no-such-flag"],
+        "bad value": BAD_VALUE[flavor],
+        "stray": [*SERVER_FLAG[flavor], "stray"],  # a second application
+    }[kind]
+    env = ["-e", f"SERVER_ARGS={' '.join(flags)}"] if how == "SERVER_ARGS" else []
+    args = [] if how == "SERVER_ARGS" else flags
+    result = docker("run", "--rm", *env, image, *args, *(["--dry-run"] if how == "with --dry-run" else []),
+                    check=False, timeout=60)  # fmt: skip
+    lines = result.stderr.splitlines()
+    assert result.returncode == 2 and result.stdout == "", result
+    assert len(lines) == 1 and lines[0].startswith(f"django-asgi: {flavor} refuses the server flags "), lines
+    assert " ".join(flags) in lines[0] and "usage" not in lines[0].lower(), lines
+
+
 def test_server_flag_is_appended(image, flavor, run_container):
     flag = SERVER_FLAG[flavor]
     dry = docker("run", "--rm", image, "--dry-run", *flag).stdout
@@ -279,3 +299,14 @@ def test_default_app_logs_utc_times(image, flavor, run_container):
         assert abs(logged.replace(tzinfo=datetime.UTC) - before) < datetime.timedelta(minutes=2), line
     else:
         assert "+0000]" in line, line
+
+
+@pytest.mark.parametrize("level", ["warning", "critical"])
+def test_access_log_does_not_depend_on_log_level(image, level, run_container):
+    # ACCESS_LOG=1 is the default: every flavor writes the access line whatever LOG_LEVEL says.
+    container = run_container(image, env={"LOG_LEVEL": level}).wait_ready()
+    container.get("/level-check")
+    wait_for(lambda: "GET /level-check" in container.logs(), 10, message="the access log line")
+    # ...and no INFO lines of the server's own (hypercorn's access lines carry its level).
+    info = [line for line in container.logs().splitlines() if "INFO" in line and '"GET /' not in line]
+    assert info == [], container.logs()

@@ -6,7 +6,7 @@ import re
 import httpx
 import pytest
 
-from conftest import ROOT, build_on, docker
+from conftest import ROOT, SERVER_FLAG, build_on, docker
 from polling import wait_for
 
 PROJECTS = ROOT / "tests" / "container" / "projects"
@@ -106,10 +106,11 @@ def test_daphne_in_installed_apps_names_the_fix(flat_image, flavor, run_containe
 
 
 def test_dry_run_anywhere_among_the_flags(image, flavor):
-    result = docker("run", "--rm", image, "--backlog", "2048", "--dry-run")
+    flag = SERVER_FLAG[flavor]
+    result = docker("run", "--rm", image, flag[0], "--dry-run", flag[1])
     assert result.returncode == 0 and result.stdout.count("\n") == 1
     argv = result.stdout.split()
-    assert "--dry-run" not in argv and argv[-3:-1] == ["--backlog", "2048"]
+    assert "--dry-run" not in argv and argv[-3:-1] == flag
     # granian is given the wrapper's file (entrypoint/src/django_asgi/servers/granian.py says why).
     python = r"python3\.\d+"
     wrapper = (

@@ -60,20 +60,40 @@ def test_granian_always_has_asginl(build):
 SWAPS = [
     # HOST: IPv6 needs brackets in host:port binds, and the brackets are optional in the variable.
     # daphne: a Twisted endpoint (its --bind/--port listen with a backlog of 50), colons escaped.
-    ("daphne", {"HOST": "::"}, ["--endpoint", "tcp:port=8000:interface=0.0.0.0:backlog=2048"], ["--endpoint", r"tcp:port=8000:interface=\:\::backlog=2048"]),
+    (
+        "daphne",
+        {"HOST": "::"},
+        ["--endpoint", "tcp:port=8000:interface=0.0.0.0:backlog=2048"],
+        ["--endpoint", r"tcp:port=8000:interface=\:\::backlog=2048"],
+    ),
     ("hypercorn", {"HOST": "::"}, ["--bind", "0.0.0.0:8000"], ["--bind", "[::]:8000"]),
     ("uvicorn", {"HOST": "::"}, ["--bind", "0.0.0.0:8000"], ["--bind", "[::]:8000"]),
     ("granian", {"HOST": "::"}, ["--host", "0.0.0.0"], ["--host", "::"]),
-    ("daphne", {"HOST": "[::1]"}, ["--endpoint", "tcp:port=8000:interface=0.0.0.0:backlog=2048"], ["--endpoint", r"tcp:port=8000:interface=\:\:1:backlog=2048"]),
+    (
+        "daphne",
+        {"HOST": "[::1]"},
+        ["--endpoint", "tcp:port=8000:interface=0.0.0.0:backlog=2048"],
+        ["--endpoint", r"tcp:port=8000:interface=\:\:1:backlog=2048"],
+    ),
     ("hypercorn", {"HOST": "[::1]"}, ["--bind", "0.0.0.0:8000"], ["--bind", "[::1]:8000"]),
     ("uvicorn", {"HOST": "[2001:DB8::1]"}, ["--bind", "0.0.0.0:8000"], ["--bind", "[2001:db8::1]:8000"]),
     ("granian", {"HOST": "[::]"}, ["--host", "0.0.0.0"], ["--host", "::"]),
-    ("daphne", {"HOST": " 127.0.0.1 "}, ["--endpoint", "tcp:port=8000:interface=0.0.0.0:backlog=2048"], ["--endpoint", "tcp:port=8000:interface=127.0.0.1:backlog=2048"]),
+    (
+        "daphne",
+        {"HOST": " 127.0.0.1 "},
+        ["--endpoint", "tcp:port=8000:interface=0.0.0.0:backlog=2048"],
+        ["--endpoint", "tcp:port=8000:interface=127.0.0.1:backlog=2048"],
+    ),
     ("hypercorn", {"HOST": "127.0.0.1"}, ["--bind", "0.0.0.0:8000"], ["--bind", "127.0.0.1:8000"]),
     ("uvicorn", {"HOST": "10.1.2.3"}, ["--bind", "0.0.0.0:8000"], ["--bind", "10.1.2.3:8000"]),
     ("granian", {"HOST": "127.0.0.1"}, ["--host", "0.0.0.0"], ["--host", "127.0.0.1"]),
     # PORT
-    ("daphne", {"PORT": "8080"}, ["--endpoint", "tcp:port=8000:interface=0.0.0.0:backlog=2048"], ["--endpoint", "tcp:port=8080:interface=0.0.0.0:backlog=2048"]),
+    (
+        "daphne",
+        {"PORT": "8080"},
+        ["--endpoint", "tcp:port=8000:interface=0.0.0.0:backlog=2048"],
+        ["--endpoint", "tcp:port=8080:interface=0.0.0.0:backlog=2048"],
+    ),
     ("hypercorn", {"PORT": "1"}, ["--bind", "0.0.0.0:8000"], ["--bind", "0.0.0.0:1"]),
     ("uvicorn", {"PORT": "65535"}, ["--bind", "0.0.0.0:8000"], ["--bind", "0.0.0.0:65535"]),
     ("granian", {"PORT": "08080"}, ["--port", "8000"], ["--port", "8080"]),

@@ -74,6 +74,7 @@ def build(extra: list[str], env, app_dir: str | os.PathLike) -> tuple[settings.C
 
 def serve(extra: list[str], env, app_dir: str | os.PathLike, dry_run: bool = False) -> int:
     config, app, plan = build(extra, env, app_dir)
+    servers.check_arguments(config, extra)
     if dry_run:
         print(shlex.join([f"{key}={value}" for key, value in plan.env.items()] + plan.argv), flush=True)
         return 0

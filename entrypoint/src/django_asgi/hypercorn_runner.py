@@ -20,6 +20,7 @@
   offered.
 - WebSockets closed at once with 1001 when the server stops (hypercorn kept them
   until the graceful timeout, then cut them with 1011).
+- The access log at any --log-level (hypercorn set its logger to that level too).
 Only the hypercorn image runs it.
 """
 
@@ -76,6 +77,7 @@ def install_patches() -> None:
     # fmt: off
     _limit_websocket_messages()
     _close_websockets_on_stop()
+    _access_log_at_any_level()
     replace(H11Protocol, "stream_send", ("self", "event"), stream_send, "hypercorn",
             "hypercorn/protocol/h11.py sends no Connection: close while stopping")
     replace(TCPServer, "_idle_timeout", ("self",), idle_timeout, "hypercorn",
@@ -84,6 +86,25 @@ def install_patches() -> None:
     replace(h11._events, "normalize_and_validate", ("headers", "_parsed"), normalize_and_validate, "h11",
             "h11 serves a request with both Content-Length and Transfer-Encoding and keeps the connection")
     # fmt: on
+
+
+def _access_log_at_any_level() -> None:
+    """hypercorn gives its access logger --log-level too (hypercorn/logging.py, Logger.__init__), so
+    LOG_LEVEL=warning dropped every access line (INFO); ACCESS_LOG alone decides here, as elsewhere."""
+    import logging
+
+    from hypercorn.logging import Logger
+
+    def init(original):
+        def __init__(self, config):
+            original(self, config)
+            if isinstance(self.access_logger, logging.Logger) and not config.logconfig and not config.logconfig_dict:
+                self.access_logger.setLevel(logging.INFO)
+
+        return __init__
+
+    replace(Logger, "__init__", ("self", "config"), init, "hypercorn",
+            "hypercorn/logging.py sets the access logger to the error log's level")  # fmt: skip
 
 
 def _limit_websocket_messages() -> None:

@@ -1,15 +1,16 @@
 """Server mappings: one module per server, each turning a Config into a Plan.
 
-A module here is a server: it defines DISTRIBUTION (the package whose version
-the summary line reports) and plan(config, app) -> Plan. Adding a server is
-adding a module.
+A module here is a server: it defines DISTRIBUTIONS (the packages whose versions
+the summary line reports), PATCHES (django_asgi.patching), plan(config, app, extra)
+-> Plan and check_arguments(args), which runs the server's own parser over extra
+flags. Adding a server is adding a module.
 """
 
 import importlib
 import os
 import sys
 
-from django_asgi.errors import ConfigError
+from django_asgi.errors import ConfigError, StartRefused
 from django_asgi.settings import Config
 
 # Every server loads the user's app through this (django_asgi.asgi).
@@ -65,6 +66,26 @@ def installed(distribution: str) -> str:
         return version(distribution)
     except PackageNotFoundError:
         return "(not installed)"
+
+
+def check_arguments(config: Config, extra: tuple[str, ...] | list[str]) -> None:
+    """Extra flags (SERVER_ARGS, then those after the image name) the server's parser refuses stop the
+    start with one line. Without the server installed there is nothing to ask (its command then fails)."""
+    args = [*config.server_args, *extra]
+    if not args:
+        return
+    from django_asgi.arguments import Refused
+
+    server = load(config.server)
+    try:
+        server.check_arguments(args)
+    except ModuleNotFoundError as error:
+        if (error.name or "").partition(".")[0] not in server.DISTRIBUTIONS:
+            raise
+    except Refused as error:
+        import shlex
+
+        raise StartRefused(f"{config.server} refuses the server flags {shlex.join(args)!r}: {error}") from None
 
 
 def host_port(config: Config) -> str:

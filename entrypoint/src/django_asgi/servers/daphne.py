@@ -8,13 +8,20 @@ passed the systemd way (Twisted never sets SO_REUSEPORT).
 
 import sys
 
-from django_asgi.servers import Plan, refuse, served, supervised
+from django_asgi.arguments import argparse_check
+from django_asgi.servers import WRAPPER_APP, Plan, refuse, served, supervised
 from django_asgi.settings import Config
 
 DISTRIBUTIONS = ("daphne",)
 # Patches of the server's internals (django_asgi.patching checks them at image build).
 PATCHES = "django_asgi.daphne_runner:install_patches"
 BACKLOG = 2048  # pending connections, as django_asgi.supervise listens with
+
+
+def check_arguments(args: list[str]) -> None:
+    from daphne.cli import CommandLineInterface
+
+    argparse_check(lambda: CommandLineInterface().run([*args, WRAPPER_APP]))
 
 
 def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:

@@ -2,6 +2,7 @@
 
 import os
 
+from django_asgi.arguments import click_check
 from django_asgi.servers import Plan, refuse, served, supervised
 from django_asgi.settings import Config
 
@@ -15,6 +16,12 @@ BACKLOG = 2048  # pending connections (granian's default is 1024), as on the oth
 # app.django_asgi.asgi and fail (granian/_internal.py, prepare_import). Given the module's file, it
 # imports it by its own package's name.
 WRAPPER_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "asgi.py") + ":application"
+
+
+def check_arguments(args: list[str]) -> None:
+    from granian.cli import cli
+
+    click_check(cli, [*args, WRAPPER_FILE])
 
 
 def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:

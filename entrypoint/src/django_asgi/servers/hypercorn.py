@@ -10,12 +10,19 @@ requests when it stops.
 
 import sys
 
-from django_asgi.servers import Plan, gunicorn_style, host_port, served, supervised
+from django_asgi.arguments import argparse_check
+from django_asgi.servers import WRAPPER_APP, Plan, gunicorn_style, host_port, served, supervised
 from django_asgi.settings import Config
 
 DISTRIBUTIONS = ("hypercorn",)
 # Patches of the server's internals (django_asgi.patching checks them at image build).
 PATCHES = "django_asgi.hypercorn_runner:install_patches"
+
+
+def check_arguments(args: list[str]) -> None:
+    from hypercorn.__main__ import main
+
+    argparse_check(lambda: main([*args, WRAPPER_APP]))
 
 
 def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:

@@ -1,11 +1,31 @@
 """uvicorn: gunicorn managing uvicorn workers (uvloop, httptools, websockets)."""
 
-from django_asgi.servers import Plan, gunicorn_style, host_port, served, supervised
+from django_asgi.arguments import Refused, argparse_check, one_line
+from django_asgi.servers import WRAPPER_APP, Plan, gunicorn_style, host_port, served, supervised
 from django_asgi.settings import Config
 
 DISTRIBUTIONS = ("uvicorn", "gunicorn")
 # Patches of the server's internals (django_asgi.patching checks them at image build).
 PATCHES = "django_asgi.uvicorn_worker"
+
+
+def check_arguments(args: list[str]) -> None:
+    # gunicorn/app/base.py Application.load_config: parse, then set each value (which validates it).
+    from gunicorn.config import Config
+
+    def parse() -> None:
+        config = Config()
+        parsed = config.parser().parse_args([*args, WRAPPER_APP])
+        if parsed.args != [WRAPPER_APP]:  # gunicorn would serve the first and ignore the rest
+            raise Refused(f"unexpected arguments: {' '.join(parsed.args[:-1])}")
+        for key, value in vars(parsed).items():
+            if value is not None and key != "args":
+                try:
+                    config.set(key.lower(), value)
+                except (TypeError, ValueError) as error:
+                    raise Refused(f"{key}: {one_line(str(error))}") from None
+
+    argparse_check(parse, stop=False)
 
 
 def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
