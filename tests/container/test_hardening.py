@@ -2,10 +2,11 @@
 
 import json
 import os
+import re
 
 import pytest
 
-from conftest import FLAVORS, IMAGE, docker
+from conftest import FLAVORS, IMAGE, ROOT, docker
 
 IMAGES = [*FLAVORS, "build"]
 
@@ -71,3 +72,16 @@ def test_a_patch_whose_target_moved_stops_the_build(image, flavor):
     assert line.startswith(f"django-asgi: cannot patch {distribution} ") and f".{name} is gone (patch for: " in line
     # Untouched, the same check passes.
     assert docker("run", "--rm", "--entrypoint", "python", image, "-m", "django_asgi.patching", flavor).returncode == 0
+
+
+def test_patched_distributions_are_pinned_to_the_tested_range(image, flavor):
+    # A lock refresh may not bring a release the patches were never tested on: every distribution
+    # whose internals a patch touches has a lower and an upper bound in the flavor's requirements.
+    result = docker("run", "--rm", "--entrypoint", "python", image, "-m", "django_asgi.patching", flavor,
+                    "--distributions")  # fmt: skip
+    patched = result.stdout.split()
+    assert patched or flavor not in MOVED, result
+    requirements = (ROOT / "images" / "requirements" / f"{flavor}.in").read_text()
+    for distribution in patched:
+        pin = re.search(rf"^{re.escape(distribution)}(\[[^\]]*\])?(?P<range>\S*)$", requirements, re.MULTILINE)
+        assert pin and ">=" in pin["range"] and "<" in pin["range"].replace("<=", ""), (distribution, requirements)

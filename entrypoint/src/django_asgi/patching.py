@@ -4,12 +4,17 @@ Every patch of hypercorn, daphne (Twisted) and uvicorn goes through replace(),
 which checks that the name exists and still takes the parameters the patch was
 written for. `python -m django_asgi.patching SERVER` applies a server's patches
 and exits non-zero with one line when one no longer fits: the image build runs
-it, so an upgrade that renames what a patch replaces fails the build.
+it, so an upgrade that renames what a patch replaces fails the build; with
+--distributions it then lists the packages patched, each of which the image's
+requirements keep within the release range the patches were tested on.
 """
 
 import importlib
 import inspect
 import sys
+
+# The distributions whose internals the patches applied in this process checked.
+PATCHED: set[str] = set()
 
 
 class PatchOutdated(RuntimeError):
@@ -39,6 +44,7 @@ def overridden(base, name: str, parameters: tuple[str, ...], distribution: str, 
 
 def require(owner, name: str, distribution: str, why: str) -> None:
     """A name a patch calls (without replacing it) exists."""
+    PATCHED.add(distribution)
     if getattr(owner, name, None) is None:
         raise PatchOutdated(_line(distribution, f"{_where(owner, name)} is gone", why))
 
@@ -57,8 +63,13 @@ def main(argv: list[str]) -> int:
     """Apply the patches the server's module names in PATCHES ("module" or "module:function")."""
     from django_asgi import servers
 
+    listing = argv[1:] == ["--distributions"]
+    if listing:
+        argv = argv[:1]
     if len(argv) != 1 or argv[0] not in servers.names():
-        print(f"usage: python -m django_asgi.patching {{{','.join(servers.names())}}}", file=sys.stderr)
+        print(
+            f"usage: python -m django_asgi.patching {{{','.join(servers.names())}}} [--distributions]", file=sys.stderr
+        )
         return 2
     target = getattr(servers.load(argv[0]), "PATCHES", None)
     if not target:
@@ -71,6 +82,10 @@ def main(argv: list[str]) -> int:
     except PatchOutdated as error:
         print(error, file=sys.stderr)
         return 1
+    if listing:
+        from django_asgi import patching  # under python -m this module is __main__, not the one the patches use
+
+        print("\n".join(sorted(patching.PATCHED)))
     return 0
 
 
