@@ -17,7 +17,6 @@ from unit_support import (
     DEFAULT_ARGV,
     DEFAULT_ENV,
     GRANIAN_WRAPPER,
-    LIMITS,
     PY,
     SERVERS,
     WRAPPER,
@@ -201,7 +200,7 @@ def test_django_asgi_app(build, server, raw, app):
     assert resolved == app
     # Served through the wrapper, which finds the app in its environment.
     assert plan.argv == DEFAULT_ARGV[server]
-    assert plan.env == {"DJANGO_ASGI_APP": app, **LIMITS}
+    assert plan.env == {**DEFAULT_ENV[server], "DJANGO_ASGI_APP": app}
 
 
 @pytest.mark.parametrize("server", SERVERS)
@@ -219,8 +218,8 @@ def test_forwarded_allow_ips(build, server, raw, normalised):
     _, _, plan = build(server, DJANGO_ASGI_APP="mysite.asgi", FORWARDED_ALLOW_IPS=raw)
     assert plan.argv == DEFAULT_ARGV[server]
     assert plan.env == {
+        **DEFAULT_ENV[server],
         "DJANGO_ASGI_APP": "mysite.asgi:application",
-        **LIMITS,
         "DJANGO_ASGI_TRUSTED_PROXIES": normalised,
     }
 

@@ -44,6 +44,7 @@ DEFAULT_ARGV = {
     "granian": ["granian", "--interface", "asginl", "--host", "0.0.0.0", "--port", "8000", "--workers", "1",
                 "--log-level", "info", "--access-log", "--workers-kill-timeout", "20",
                 "--http", "1", "--http1-header-read-timeout", "5000", "--backpressure", "4096", "--backlog", "2048",
+                "--http1-buffer-size", "65536",
                 "--respawn-failed-workers", GRANIAN_WRAPPER],
 }
 # fmt: on
@@ -51,6 +52,8 @@ DEFAULT_ARGV = {
 # ... with the default limits it applies (MAX_REQUEST_BODY 100 MiB, MAX_WEBSOCKET_MESSAGE 1 MiB).
 LIMITS = {"DJANGO_ASGI_MAX_BODY": str(100 * 1024**2), "DJANGO_ASGI_MAX_MESSAGE": str(1024**2)}
 DEFAULT_ENV = {server: {"DJANGO_ASGI_APP": DEFAULT_APP, **LIMITS} for server in SERVERS}
+# granian's head limit depends on how the head arrives: the wrapper applies it too.
+DEFAULT_ENV["granian"]["DJANGO_ASGI_MAX_HEAD"] = "65536"
 
 
 # Serving for real runs the hooks in /docker-entrypoint.d: not on a machine that has one.

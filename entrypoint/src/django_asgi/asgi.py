@@ -11,7 +11,7 @@ import os
 import sys
 
 from django_asgi.boot import load_or_exit
-from django_asgi.servers import CLIENT_IP_HEADER, MAX_BODY, MAX_MESSAGE, TRUSTED_PROXIES
+from django_asgi.servers import CLIENT_IP_HEADER, MAX_BODY, MAX_HEAD, MAX_MESSAGE, TRUSTED_PROXIES
 from django_asgi.wrapper import TrustedProxies, wrap
 
 
@@ -51,4 +51,5 @@ application = wrap(
     max_message=_limit(MAX_MESSAGE),
     client_ip_header=os.environ.get(CLIENT_IP_HEADER, "").encode() or None,
     websockets=_websockets,
+    max_head=_limit(MAX_HEAD),
 )

@@ -18,6 +18,8 @@
   before any of the body is read, a chunked body is cut with 413 at the limit.
 - Connections silent for --keep-alive seconds (KEEP_ALIVE) are closed: those that
   never send a request, and idle keep-alive ones.
+- A request head over HEAD_LIMIT (64 KiB) gets 431 (Twisted: 400 past 16 KiB, or the
+  connection dropped for a line over 16 KiB).
 It also takes --log-level, which daphne's verbosity cannot express.
 Only the daphne image runs it.
 """
@@ -30,7 +32,7 @@ import sys
 import time
 
 from django_asgi.patching import replace, require
-from django_asgi.servers import MAX_BODY
+from django_asgi.servers import HEAD_LIMIT, MAX_BODY
 
 LEVELS = {
     "debug": logging.DEBUG,
@@ -189,8 +191,52 @@ def install_patches(timeout: float = 20.0, max_body: int | None = None, keep_ali
     replace(WebRequest, "handleContentChunk", ("self", "data"), handle_content_chunk, "twisted",
             "twisted/web/http.py buffers a whole chunked body, however large")
     require(HTTPChannel, "_failChooseTransferDecoder", "twisted", "answering 400 to a Transfer-Encoding")
+    _limit_request_heads(HTTPChannel)
     require(WebSocketProtocol, "sendCloseFrame", "daphne", "closing WebSockets with 1001 when stopping")
     # fmt: on
+
+
+HEAD_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain\r\nContent-Length: 32\r\n"
+    b"Connection: close\r\n\r\nRequest header fields too large\n"
+)
+
+
+def _limit_request_heads(channel_class) -> None:
+    """A request head over HEAD_LIMIT gets 431, as on the other flavors. Twisted allowed 16 KiB of
+    request line and headers (twisted/web/http.py HTTPChannel.totalHeadersSize, 400) and 16 KiB a
+    line (LineReceiver.MAX_LENGTH: lineLengthExceeded dropped the connection without a word)."""
+
+    def line_received(original):
+        def lineReceived(self, line):
+            if self.__dict__.get("_receivedHeaderSize", 0) + len(line) > HEAD_LIMIT:
+                return _head_too_large(self)
+            return original(self, line)
+
+        return lineReceived
+
+    def line_length_exceeded(original):
+        def lineLengthExceeded(self, line):
+            return _head_too_large(self)
+
+        return lineLengthExceeded
+
+    # fmt: off
+    require(channel_class, "totalHeadersSize", "twisted", "twisted/web/http.py: the head limit")
+    require(channel_class, "MAX_LENGTH", "twisted", "twisted/protocols/basic.py: the line limit")
+    channel_class.totalHeadersSize = HEAD_LIMIT + 1  # ours answers first, with 431
+    channel_class.MAX_LENGTH = HEAD_LIMIT
+    replace(channel_class, "lineReceived", ("self", "line"), line_received, "twisted",
+            "twisted/web/http.py answers 400 past 16 KiB of head")
+    replace(channel_class, "lineLengthExceeded", ("self", "line"), line_length_exceeded, "twisted",
+            "twisted/protocols/basic.py drops the connection of a line over 16 KiB without a response")
+    # fmt: on
+
+
+def _head_too_large(channel) -> None:
+    channel.dataReceived = channel.lineReceived = lambda *args: None  # nothing more is read
+    channel.transport.write(HEAD_TOO_LARGE)
+    channel.loseConnection()
 
 
 def drain(server, deadline: float) -> None:

@@ -21,6 +21,8 @@
 - WebSockets closed at once with 1001 when the server stops (hypercorn kept them
   until the graceful timeout, then cut them with 1011).
 - The access log at any --log-level (hypercorn set its logger to that level too).
+- A request head over HEAD_LIMIT (64 KiB) gets 431 however it arrives (h11 counted only
+  incomplete heads, from 16 KiB).
 Only the hypercorn image runs it.
 """
 
@@ -31,7 +33,7 @@ import os
 import sys
 
 from django_asgi.patching import replace, require
-from django_asgi.servers import MAX_MESSAGE
+from django_asgi.servers import HEAD_LIMIT, MAX_MESSAGE
 
 IDLE_GRACE = 1.0  # seconds
 
@@ -78,6 +80,7 @@ def install_patches() -> None:
     _limit_websocket_messages()
     _close_websockets_on_stop()
     _access_log_at_any_level()
+    _limit_request_heads()
     replace(H11Protocol, "stream_send", ("self", "event"), stream_send, "hypercorn",
             "hypercorn/protocol/h11.py sends no Connection: close while stopping")
     replace(TCPServer, "_idle_timeout", ("self",), idle_timeout, "hypercorn",
@@ -86,6 +89,31 @@ def install_patches() -> None:
     replace(h11._events, "normalize_and_validate", ("headers", "_parsed"), normalize_and_validate, "h11",
             "h11 serves a request with both Content-Length and Transfer-Encoding and keeps the connection")
     # fmt: on
+
+
+def _limit_request_heads() -> None:
+    """A request head over HEAD_LIMIT gets 431 however it arrives. h11 limits only what it buffers
+    while a head is incomplete (hypercorn's h11_max_incomplete_size, 16 KiB): a head read in pieces
+    got 431 past 16 KiB, one read whole passed at 61 KiB. Here the buffer may hold HEAD_LIMIT, and a
+    complete head is measured when h11 makes its Request (h11/_readers.py maybe_read_from_IDLE_client)."""
+    import h11
+    from hypercorn.config import Config
+
+    def init(original):
+        def __init__(self, *, method, headers, target, http_version=b"1.1", _parsed=False):
+            if _parsed:
+                size = len(method) + len(target) + len(http_version) + 12  # "SP SP HTTP/ CRLF" and the end CRLF
+                size += sum(len(name) + len(value) + 4 for name, value in headers)
+                if size > HEAD_LIMIT:
+                    raise h11.RemoteProtocolError("request head too large", error_status_hint=431)
+            original(self, method=method, headers=headers, target=target, http_version=http_version, _parsed=_parsed)
+
+        return __init__
+
+    require(Config, "h11_max_incomplete_size", "hypercorn", "hypercorn/config.py: h11's buffer limit")
+    Config.h11_max_incomplete_size = HEAD_LIMIT
+    replace(h11.Request, "__init__", ("self", "method", "headers", "target", "http_version", "_parsed"), init, "h11",
+            "h11 limits a request head only while it is incomplete")  # fmt: skip
 
 
 def _access_log_at_any_level() -> None:

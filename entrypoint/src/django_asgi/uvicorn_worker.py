@@ -1,7 +1,7 @@
 """The gunicorn worker class of the uvicorn image: uvicorn-worker's, adjusted.
 
 - Lifespan off: Django does not implement it; uvicorn's "auto" would log that at every start.
-- Its HTTP/1.1 protocol (httptools) limits the request head: httptools has no limit.
+- Its HTTP/1.1 protocol (httptools) limits the request head to HEAD_LIMIT (431): httptools has no limit.
 - When the worker stops (SIGTERM, recycling after MAX_REQUESTS), uvicorn closes idle
   keep-alive connections at once, losing a request already on its way (one the
   client sent just before, or a connection accepted but not read yet). Here an
@@ -29,9 +29,9 @@ from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker as _UvicornWorker
 
 from django_asgi.patching import overridden
-from django_asgi.servers import MAX_MESSAGE
+from django_asgi.servers import HEAD_LIMIT, MAX_MESSAGE
 
-MAX_HEAD_BYTES = 64 * 1024  # request line and headers; more is answered with 400
+MAX_HEAD_BYTES = HEAD_LIMIT  # request line and headers; more is answered with 431
 IDLE_GRACE = 1.0  # seconds
 PONG_BACKLOG = 64 * 1024  # unsent bytes past which a ping gets no pong
 
@@ -47,8 +47,20 @@ class HttpToolsProtocol(_HttpToolsProtocol):
     def _count(self, size: int) -> None:
         self.head_bytes += size
         if self.head_bytes > MAX_HEAD_BYTES:
-            # Raised inside the parser: uvicorn answers 400 and closes.
+            # Raised inside the parser: uvicorn answers (send_400_response, below) and closes.
             raise HeadTooLarge(f"request head over {MAX_HEAD_BYTES} bytes")
+
+    def send_400_response(self, msg: str) -> None:
+        if self.head_bytes <= MAX_HEAD_BYTES:
+            super().send_400_response(msg)
+            return
+        # The status the other flavors give a head over the limit (RFC 6585), not uvicorn's 400.
+        body = b"Request header fields too large\n"
+        self.transport.write(
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
+            b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body
+        )
+        self.transport.close()
 
     head_timer = None
 
@@ -155,6 +167,7 @@ for _name, _parameters in {
     "on_header": ("self", "name", "value"),
     "on_headers_complete": ("self",),
     "shutdown": ("self",),
+    "send_400_response": ("self", "msg"),
 }.items():
     overridden(_HttpToolsProtocol, _name, _parameters, "uvicorn", "request head limit and a gentler stop")
 overridden(_WebSocketProtocol, "handle_ping", ("self",), "uvicorn", "a pong for every ping, however much is unsent")

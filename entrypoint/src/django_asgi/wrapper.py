@@ -98,7 +98,7 @@ def forwarded(scope, trusted: TrustedProxies, client_ip_header: bytes | None = N
 HTTP_VERSIONS = ("1.0", "1.1", "2")
 
 
-def refused(scope, max_body: int | None = None) -> tuple[int, bytes] | None:
+def refused(scope, max_body: int | None = None, max_head: int | None = None) -> tuple[int, bytes] | None:
     """The status and reason for a request no flavor may pass to the app, or None.
 
     - An HTTP version the server does not speak (some parsers take "HTTP/1.2" or "HTTP/2.0" lines).
@@ -106,9 +106,13 @@ def refused(scope, max_body: int | None = None) -> tuple[int, bytes] | None:
       and no other coding is implemented): 501.
     - Transfer-Encoding on HTTP/1.0, which has none (RFC 9112 6.1: the framing is faulty).
     - A Content-Length over max_body: 413 before any of the body is read.
+    - A request head over max_head (for a server whose own limit depends on how the head arrived):
+      431, as the other flavors' servers answer.
     """
     if scope.get("http_version", "1.1") not in HTTP_VERSIONS:
         return 505, b"HTTP version not supported\n"
+    if max_head is not None and _head_size(scope) > max_head:
+        return 431, b"Request header fields too large\n"
     coding = _header(scope, b"transfer-encoding")
     if coding is not None:
         if scope.get("http_version") == "1.0":
@@ -118,6 +122,13 @@ def refused(scope, max_body: int | None = None) -> tuple[int, bytes] | None:
     if max_body is not None and _declared_length(scope) > max_body:
         return 413, b"Request body too large\n"
     return None
+
+
+def _head_size(scope) -> int:
+    """The request line and headers as they came, give or take optional whitespace."""
+    target = len(scope.get("raw_path") or scope.get("path", "").encode()) + len(scope.get("query_string", b"")) + 1
+    line = len(scope.get("method", "")) + target + 12  # two spaces, "HTTP/1.1", CRLF
+    return line + sum(len(name) + len(value) + 4 for name, value in scope.get("headers", ())) + 2
 
 
 def _declared_length(scope) -> int:
@@ -266,6 +277,7 @@ def wrap(
     max_message: int | None = None,
     client_ip_header: bytes | None = None,
     websockets: OpenWebSockets | None = None,
+    max_head: int | None = None,
 ):
     async def application(scope, receive, send):
         kind = scope["type"]
@@ -279,7 +291,7 @@ def wrap(
         if trusted and kind in ("http", "websocket"):
             scope = forwarded(scope, trusted, client_ip_header)
         if kind == "http":
-            refusal = refused(scope, max_body)
+            refusal = refused(scope, max_body, max_head)
             if refusal is not None:
                 return await _refuse(send, *refusal)
             # With a Content-Length (checked above) the server frames the body by it, and an HTTP/1

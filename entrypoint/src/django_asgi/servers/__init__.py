@@ -20,6 +20,12 @@ TRUSTED_PROXIES = "DJANGO_ASGI_TRUSTED_PROXIES"
 # The limits the wrapper (and the patched servers) apply, in bytes.
 MAX_BODY = "DJANGO_ASGI_MAX_BODY"
 MAX_MESSAGE = "DJANGO_ASGI_MAX_MESSAGE"
+# The request head (request line and headers) every flavor takes, in bytes; a larger one gets 431
+# (granian: 414 or 431 for a long request line), however the bytes arrive.
+HEAD_LIMIT = 64 * 1024
+# Set for a server whose own head limit depends on how the head arrives (granian): the wrapper
+# applies HEAD_LIMIT to what it let through.
+MAX_HEAD = "DJANGO_ASGI_MAX_HEAD"
 # The header (lower-case) the trusted proxies set to the client's address.
 CLIENT_IP_HEADER = "DJANGO_ASGI_CLIENT_IP_HEADER"
 

@@ -3,7 +3,7 @@
 import os
 
 from django_asgi.arguments import click_check
-from django_asgi.servers import Plan, refuse, served, supervised
+from django_asgi.servers import HEAD_LIMIT, MAX_HEAD, Plan, refuse, served, supervised
 from django_asgi.settings import Config
 
 DISTRIBUTIONS = ("granian",)
@@ -34,6 +34,8 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
     if config.keep_alive > 60:
         refuse(config, "KEEP_ALIVE", "granian allows at most 60 seconds")
     _, env = served(config, app)
+    # hyper checks its buffer only while a head is incomplete: one that arrives whole may pass it.
+    env[MAX_HEAD] = str(HEAD_LIMIT)
     # fmt: off
     argv = [
         "granian",
@@ -56,6 +58,9 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
         # 512 with 2 workers) lets a thousand idle connections stop all serving.
         "--backpressure", str(BACKPRESSURE),
         "--backlog", str(BACKLOG),
+        # The request head must fit hyper's read buffer (431, or 414 for a request line alone):
+        # granian's default, 408 KiB, let a 400 KiB header through.
+        "--http1-buffer-size", str(HEAD_LIMIT),
         # By default a worker that dies takes the whole server down.
         "--respawn-failed-workers",
         *config.server_args,
