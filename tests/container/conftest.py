@@ -22,8 +22,6 @@ from polling import wait_for
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("IMAGE", "django-asgi")
 FLAVORS = ("daphne", "granian", "hypercorn", "uvicorn")
-# Cleartext HTTP/2 by default: hypercorn (granian with SERVER_ARGS="--http auto"; daphne: TLS only; gunicorn: none).
-HTTP2_FLAVORS = ("hypercorn",)
 
 
 # tests/arm64 runs images of another platform under emulation: `docker run` asks for it by name

@@ -8,6 +8,7 @@ import tomllib
 
 import httpx
 import pytest
+import readme_claims
 import websockets
 import yaml
 
@@ -72,6 +73,7 @@ def channels_image(flavor) -> str:
     return build_on(flavor, ROOT / "examples" / "channels_chat", "django-asgi-channels")
 
 
+@pytest.mark.parametrize("flavor", readme_claims.flavors("Django Channels", lambda cell: cell.startswith("yes")))
 def test_channels_room_reaches_everyone(channels_image, run_container):
     # As the example is run, with no WORKERS given: its Dockerfile pins one worker, since the
     # in-memory channel layer reaches consumers of the same process only.

@@ -13,9 +13,10 @@ import threading
 import time
 
 import pytest
+import readme_claims
 import websocket_raw
 
-from conftest import ROOT, docker
+from conftest import FLAVORS, ROOT, docker
 from polling import wait_for
 
 SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -110,7 +111,7 @@ def exchange(address: tuple[str, int], request: bytes, quiet: float = 1.0) -> tu
     return [int(status) for status in re.findall(rb"^HTTP/1\.[01] (\d{3}) ", received, re.MULTILINE)], closed
 
 
-MAX_HEAD = 64 * 1024  # README, "Limits on the request head"
+MAX_HEAD = readme_claims.head_limit()
 
 
 def head(size: int, shape: str) -> bytes:
@@ -293,10 +294,18 @@ def peak_memory_kib(container) -> int:
 
 
 MIB = 1024 * 1024
-# What granian does instead (README, "Limits"): it cannot be told a limit, so tungstenite's own apply:
-# frames over 16 MiB are refused before they are read (closed without a code), larger messages
-# are assembled up to 64 MiB before the wrapper closes them with 1009.
-GRANIAN_FRAME_CLOSE = None
+WS_LIMIT = "WebSocket message over `MAX_WEBSOCKET_MESSAGE`"
+# The flavor table: "1009 before it is read"; granian cannot be told a limit, so tungstenite's own
+# apply: frames over 16 MiB are refused unread "without a code", messages assembled up to 64 MiB.
+REFUSED_UNREAD = readme_claims.flavors(WS_LIMIT, lambda cell: cell == "1009 before it is read")
+
+
+def big_frame_close_code(flavor: str) -> int | None:
+    """The close code the flavor table promises for a 64 MiB frame."""
+    if flavor in REFUSED_UNREAD:
+        return 1009
+    assert "frames over 16 MiB refused unread, without a code" in readme_claims.cell(WS_LIMIT, flavor)
+    return None
 
 
 def test_websocket_message_limit(image, flavor, run_container, figures):
@@ -311,14 +320,14 @@ def test_websocket_message_limit(image, flavor, run_container, figures):
         websocket_raw.send_quietly(ws, websocket_raw.frame(0x2, length=64 * MIB))
         websocket_raw.send_quietly(ws, b"x" * (64 * MIB))
         code = websocket_raw.close_code(ws)
-    assert code == (GRANIAN_FRAME_CLOSE if flavor == "granian" else 1009)
+    assert code == big_frame_close_code(flavor)
     grown = peak_memory_kib(container) - before
     figures(flavor, "64 MiB WebSocket frame: close code / peak growth KiB", code=code, grown=grown)
     assert grown < 8 * 1024, f"grew by {grown} KiB"
     assert container.get("/")[0] == 200
 
 
-@pytest.mark.parametrize("flavor", ["daphne", "hypercorn", "uvicorn"])  # granian: README, "Limits"
+@pytest.mark.parametrize("flavor", REFUSED_UNREAD)
 def test_fragmented_message_over_the_limit_is_refused_early(image, flavor, run_container, figures):
     container = run_container(image, env={"WORKERS": "1"}).wait_ready()
     before = peak_memory_kib(container)
@@ -332,7 +341,9 @@ def test_fragmented_message_over_the_limit_is_refused_early(image, flavor, run_c
     assert grown < 8 * 1024, f"grew by {grown} KiB"
 
 
-@pytest.mark.parametrize("flavor", ["daphne", "hypercorn", "uvicorn"])  # granian: README, "Limits"
+@pytest.mark.parametrize(
+    "flavor", readme_claims.flavors("Ping flood from a client that never reads", lambda cell: cell == "bounded")
+)
 def test_ping_flood_without_reading_stays_bounded(image, flavor, run_container, figures):
     container = run_container(image, env={"WORKERS": "1"}).wait_ready()
     before = peak_memory_kib(container)
@@ -440,6 +451,8 @@ def readable(sockets: set, timeout: float) -> list:
     return [by_fd[fd] for fd, _ in poller.poll(timeout * 1000)]
 
 
+# The close code the flavor table promises.
+CLOSE_ON_STOP = {flavor: readme_claims.close_code("Open WebSockets on SIGTERM or SIGINT", flavor) for flavor in FLAVORS}
 # docker stop: SIGTERM, then SIGKILL after Docker's default 10 s; SIGINT as Ctrl-C (or Fly.io) sends it.
 STOPS = {"SIGTERM": ("stop",), "SIGINT": ("kill", "--signal", "INT")}
 
@@ -460,7 +473,7 @@ def test_stop_with_a_websocket_open(image, flavor, signal_name, run_container, f
     state = container.inspect()["State"]
     figures(flavor, f"{signal_name} with a WebSocket open: close code / closed s / exit / stopped s",
             code=code, closed=round(closed, 2), exit=state["ExitCode"], stopped=round(stopped, 2))  # fmt: skip
-    assert code == (1012 if flavor == "uvicorn" else 1001), code
+    assert code == CLOSE_ON_STOP[flavor], code
     assert closed < 2 and state["ExitCode"] == 0 and stopped < 10, state
     logs = container.logs()
     assert "Traceback" not in logs and "Error" not in logs, logs

@@ -10,10 +10,11 @@ import time
 
 import httpx
 import pytest
+import readme_claims
 import testinfra
 import websockets
 
-from conftest import HTTP2_FLAVORS, ROOT, SERVER_FLAG, docker
+from conftest import FLAVORS, ROOT, SERVER_FLAG, docker
 from polling import wait_for
 
 # A flag each server refuses by value (its parser converts it), as SERVER_ARGS or after the image name.
@@ -79,6 +80,7 @@ def test_ipv6_host(image, workers, run_container):
 
 
 @pytest.mark.smoke
+@pytest.mark.parametrize("flavor", readme_claims.flavors("HTTP/1.1 and WebSocket", lambda cell: cell == "yes"))
 def test_websocket_echo(image, run_container):
     container = run_container(image).wait_ready()
 
@@ -93,10 +95,18 @@ def test_websocket_echo(image, run_container):
     assert asyncio.run(echo()) == ("ping ✓", b"\x00\x01")
 
 
+H2C = "HTTP/2 without TLS (prior knowledge)"
+H2C_BY_DEFAULT = readme_claims.flavors(H2C, lambda cell: cell.startswith("yes"))
+H2C_WITH_AUTO = readme_claims.flavors(H2C, lambda cell: cell.startswith("with `SERVER_ARGS='--http auto'`"))
+
+
 @pytest.mark.parametrize(
     "flavor, env",
-    [*[(flavor, {}) for flavor in HTTP2_FLAVORS], ("granian", {"SERVER_ARGS": "--http auto"})],
-    ids=[*HTTP2_FLAVORS, "granian-http-auto"],
+    [
+        *[(flavor, {}) for flavor in H2C_BY_DEFAULT],
+        *[(flavor, {"SERVER_ARGS": "--http auto"}) for flavor in H2C_WITH_AUTO],
+    ],
+    ids=[*H2C_BY_DEFAULT, *[f"{flavor}-http-auto" for flavor in H2C_WITH_AUTO]],
 )
 def test_http2_cleartext(image, env, run_container):
     container = run_container(image, env=env).wait_ready()
@@ -106,12 +116,20 @@ def test_http2_cleartext(image, env, run_container):
     assert response.http_version == "HTTP/2"
 
 
-@pytest.mark.parametrize("flavor", ["daphne", "granian", "uvicorn"])
+@pytest.mark.parametrize("flavor", readme_claims.flavors(H2C, lambda cell: not cell.startswith("yes")))
 def test_no_http2_cleartext_by_default(image, run_container):
     # The flavor table's "no" (granian: unless SERVER_ARGS='--http auto').
     container = run_container(image).wait_ready()
     with pytest.raises(httpx.HTTPError), httpx.Client(http1=False, http2=True, timeout=10) as client:
         client.get(container.url + "/")
+
+
+def manager(cell: str) -> str:
+    """The process the flavor table's "Workers" row names: "granian's own", "... under `django_asgi.supervise`"."""
+    return "django_asgi.supervise" if "`django_asgi.supervise`" in cell else cell.split("'")[0]
+
+
+MANAGER = {flavor: manager(readme_claims.cell("Workers (`WORKERS`)", flavor)) for flavor in FLAVORS}
 
 
 @pytest.mark.smoke
@@ -123,13 +141,7 @@ def test_runs_as_non_root_under_init(image, flavor, run_container):
     # Started as root (no USER in the image), switched to the app user before dumb-init was exec'd.
     assert {(p["uid"], p["gid"]) for p in (init, server, *workers)} == {(10001, 10001)}
     assert host.user("app").uid == 10001 and host.group("app").gid == 10001
-    expected = {
-        "granian": "granian",
-        "uvicorn": "gunicorn",
-        "daphne": "django_asgi.supervise",
-        "hypercorn": "django_asgi.supervise",
-    }[flavor]
-    assert any(expected in part for part in server["cmd"]), server
+    assert any(MANAGER[flavor] in part for part in server["cmd"]), server
     # The final image carries no compiler and no pip cache.
     assert not host.exists("gcc") and not host.exists("cc")
     assert not host.file("/root/.cache/pip").exists and not host.file("/app/.cache/pip").exists
@@ -249,6 +261,7 @@ def test_startup_logs_are_clean(example_image, run_container):
     assert "django-asgi:" in logs and "serving hello_django.asgi:application on 0.0.0.0:8000" in logs
 
 
+@pytest.mark.parametrize("flavor", readme_claims.flavors("Reload (`RELOAD=1`)", lambda cell: cell == "yes"))
 def test_reload_picks_up_code_changes(example_image, run_container):
     container = run_container(example_image, env={"RELOAD": "1", "WORKERS": "2"}).wait_ready()
     assert container.get("/")[1] == "Hello from Django\n"
@@ -301,6 +314,7 @@ def test_default_app_logs_utc_times(image, flavor, run_container):
         assert "+0000]" in line, line
 
 
+@pytest.mark.parametrize("flavor", readme_claims.flavors("Access log (`ACCESS_LOG`)", lambda cell: cell == "yes"))
 @pytest.mark.parametrize("level", ["warning", "critical"])
 def test_access_log_does_not_depend_on_log_level(image, level, run_container):
     # ACCESS_LOG=1 is the default: every flavor writes the access line whatever LOG_LEVEL says.

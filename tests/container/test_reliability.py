@@ -13,6 +13,7 @@ import threading
 import time
 
 import pytest
+import readme_claims
 from load import NO_RESPONSE, Run, get, load, request
 
 from conftest import docker
@@ -22,7 +23,8 @@ pytestmark = pytest.mark.reliability
 
 GRACEFUL = 10
 MARGIN = 5  # seconds past GRACEFUL_TIMEOUT a stop may take
-RECYCLING = ("hypercorn", "uvicorn")  # the others refuse MAX_REQUESTS
+# The flavor table's "yes"; the others refuse MAX_REQUESTS.
+RECYCLING = readme_claims.flavors("Recycling (`MAX_REQUESTS`)", lambda cell: cell == "yes")
 
 
 class Background:

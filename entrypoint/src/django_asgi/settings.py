@@ -125,7 +125,9 @@ VARIABLES: tuple[Variable, ...] = (
         "MAX_REQUESTS",
         "unset (never)",
         "10000",
-        "Replace a worker after this many requests (hypercorn, uvicorn); refused by servers that cannot.",
+        "Replace a worker after this many requests, counted per request however the connections are kept "
+        "(hypercorn; uvicorn, plus up to a tenth at random so workers are not replaced together); refused by "
+        "servers that cannot.",
         lambda n, r: values.integer(n, r, 1, 100_000_000),
     ),
     Variable(

@@ -1,0 +1,84 @@
+"""The README's claim tables checked against the images: every row of the flavor table is read by
+the test that checks it (readme_claims), and every exit status is produced by its cause."""
+
+import time
+
+import pytest
+import readme_claims
+import websocket_raw
+
+from conftest import docker
+
+
+def test_every_row_of_the_flavor_table_is_checked():
+    # The modules whose tests take their expectations from the table, imported as a full run would.
+    import test_examples  # noqa: F401
+    import test_hostile  # noqa: F401
+    import test_images  # noqa: F401
+    import test_reliability  # noqa: F401
+
+    unread = set(readme_claims.FLAVOR_TABLE) - readme_claims.READ
+    assert not unread, f"rows of the README's flavor table that no test checks: {sorted(unread)}"
+
+
+def exit_of(image: str, *args: str, env: dict | None = None) -> tuple[int, str]:
+    options = [item for key, value in (env or {}).items() for item in ("-e", f"{key}={value}")]
+    result = docker("run", "--rm", *options, image, *args, check=False, timeout=120)
+    return result.returncode, result.stderr
+
+
+def test_exit_status_after_a_graceful_stop(image, run_container):
+    container = run_container(image).wait_ready()
+    docker("stop", container.name, timeout=30)
+    assert container.wait_exit(30) == readme_claims.exit_status("stopped by SIGTERM or SIGINT")
+
+
+def test_exit_status_when_the_server_fails(image):
+    # An address the container does not have: the server cannot listen.
+    assert exit_of(image, env={"HOST": "192.0.2.1"})[0] == readme_claims.exit_status("the server failed")
+
+
+def test_exit_status_for_bad_configuration(image):
+    status, stderr = exit_of(image, env={"PORT": "abc"})
+    assert status == readme_claims.exit_status("bad configuration") and len(stderr.splitlines()) == 1, stderr
+
+
+def test_exit_status_when_the_app_fails_to_load(probe_image, flavor):
+    # The probe project's broken.asgi raises on import.
+    status, _ = exit_of(probe_image, env={"DJANGO_ASGI_APP": "broken.asgi:application"})
+    if flavor == "granian":  # the table's "granian: also the app failed to load"
+        assert "granian: also the app failed to load" in readme_claims.EXIT_STATUSES["1"]
+        assert status == readme_claims.exit_status("the server failed")
+    else:
+        assert status == readme_claims.exit_status("the app failed to load")
+
+
+def test_exit_status_for_a_command_that_cannot_run(image):
+    statuses = readme_claims.EXIT_STATUSES
+    assert "126, 127" in statuses and readme_claims.exit_status("the command given") == 126
+    assert exit_of(image, "/etc")[0] == 126
+    assert exit_of(image, "no-such-command")[0] == 127
+
+
+PINGS = 2000
+
+
+@pytest.mark.parametrize(
+    "flavor", readme_claims.flavors("Ping flood from a client that never reads", lambda cell: cell.startswith("not"))
+)
+def test_a_flavor_said_to_answer_every_ping_does(image, flavor, run_container):
+    # The flavor table's "not bounded (granian answers every ping)": each ping gets its pong.
+    assert "answers every ping" in readme_claims.cell("Ping flood from a client that never reads", flavor)
+    container = run_container(image, env={"WORKERS": "1"}).wait_ready()
+    with websocket_raw.connect(container.address) as ws:
+        ws.sendall(websocket_raw.frame(0x9, b"p") * PINGS)
+        pongs, buffer, deadline = 0, b"", time.monotonic() + 20
+        ws.settimeout(5)
+        while pongs < PINGS and time.monotonic() < deadline:
+            try:
+                buffer += ws.recv(65536)
+            except TimeoutError:
+                break
+            pongs += buffer.count(b"\x8a\x01p")
+            buffer = buffer[-2:]
+    assert pongs == PINGS
