@@ -70,25 +70,34 @@ da_stop_engine() {
     DJANGO_ASGI_DOCKERD_PID=
 }
 
-# A Docker CLI plugin from Debian 13's package of it (one static binary), for
-# Debian 12, which has no buildx and only the old Python docker-compose.
-_da_trixie_plugin() {
-    local package=$1 plugin=$2 mirror tmp
-    _da_can_install || _da_die "docker $plugin is missing: install Docker's $plugin plugin and run again" || return 1
+# Debian 13's package NAME unpacked (not installed) into DIR: for Debian 12, which lacks
+# buildx, Compose, cosign and a Docker engine with the containerd image store.
+_da_trixie_unpack() {
+    local package=$1 dir=$2 mirror tmp
+    _da_can_install || _da_die "$package is missing: install it and run again" || return 1
     mirror=$(_da_debian_mirror) || _da_die "no Debian mirror found in the apt sources" || return 1
     tmp=$(mktemp -d)
     mkdir -p "$tmp/lists/partial" "$tmp/archives/partial"
     printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s trixie main\n' "$mirror" >"$tmp/sources.list"
     local opts=(-o "Dir::Etc::SourceList=$tmp/sources.list" -o Dir::Etc::SourceParts=/dev/null
         -o "Dir::State::Lists=$tmp/lists" -o "Dir::Cache::Archives=$tmp/archives" -o APT::Get::List-Cleanup=0)
-    _da_say "installing the $plugin plugin from Debian 13's $package package"
+    _da_say "unpacking Debian 13's $package package"
     if ! { apt-get "${opts[@]}" update -qq >&2 &&
         (cd "$tmp" && apt-get "${opts[@]}" download "$package" >&2) &&
-        dpkg-deb -x "$tmp/${package}"_*.deb "$tmp/root"; }; then
+        mkdir -p "$dir" && dpkg-deb -x "$tmp/${package}"_*.deb "$dir"; }; then
         rm -rf "$tmp"
         _da_die "could not fetch $package"
         return 1
     fi
+    rm -rf "$tmp"
+}
+
+# A Docker CLI plugin from Debian 13's package of it (one static binary).
+_da_trixie_plugin() {
+    local package=$1 plugin=$2 tmp
+    _da_can_install || _da_die "docker $plugin is missing: install Docker's $plugin plugin and run again" || return 1
+    tmp=$(mktemp -d)
+    _da_trixie_unpack "$package" "$tmp/root" || { rm -rf "$tmp"; return 1; }
     mkdir -p "$HOME/.docker/cli-plugins"
     install -m 0755 "$tmp/root/usr/libexec/docker/cli-plugins/docker-$plugin" "$HOME/.docker/cli-plugins/docker-$plugin"
     rm -rf "$tmp"

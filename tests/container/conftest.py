@@ -6,6 +6,7 @@ with deadlines.
 
 import json
 import os
+import platform
 import shutil
 import subprocess
 import tempfile
@@ -27,6 +28,10 @@ FLAVORS = ("daphne", "granian", "hypercorn", "uvicorn")
 # tests/arm64 runs images of another platform under emulation: `docker run` asks for it by name
 # (otherwise Docker warns about the mismatch on stderr).
 PLATFORM = os.environ.get("DJANGO_ASGI_PLATFORM", "")
+# Under emulation (another architecture's image) everything is several times slower: daphne with two
+# workers answered its first request after 31 s as linux/arm64 on an amd64 machine.
+_NATIVE = {"x86_64": "linux/amd64", "aarch64": "linux/arm64"}.get(platform.machine(), "")
+STARTUP = 30 * (4 if PLATFORM and PLATFORM != _NATIVE else 1)  # seconds a container has to answer
 
 
 def docker(*args: str, check: bool = True, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
@@ -79,7 +84,7 @@ class Container:
     def running(self) -> bool:
         return self.inspect()["State"]["Running"]
 
-    def wait_ready(self, path: str = "/", timeout: float = 30, headers: dict | None = None) -> "Container":
+    def wait_ready(self, path: str = "/", timeout: float = STARTUP, headers: dict | None = None) -> "Container":
         def ready():
             if not self.running():
                 pytest.fail(f"container exited before serving:\n{self.logs()}")
