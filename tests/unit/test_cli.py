@@ -19,8 +19,8 @@ from django_asgi import cli
 from unit_support import (
     DEFAULT_APP,
     DEFAULT_ARGV,
+    DEFAULT_ENV,
     GRANIAN_WRAPPER,
-    LIMITS,
     SERVERS,
     WRAPPER,
     Result,
@@ -89,8 +89,7 @@ def test_dry_run_with_flags(entrypoint):
     result = entrypoint("--dry-run", "--backlog", "10", env={"DJANGO_ASGI_SERVER": "granian", "WORKERS": "1"})
     assert result.returncode == 0, result
     assert shlex.split(result.stdout) == [
-        f"DJANGO_ASGI_APP={DEFAULT_APP}",
-        *[f"{name}={value}" for name, value in LIMITS.items()],
+        *[f"{name}={value}" for name, value in DEFAULT_ENV["granian"].items()],
         *DEFAULT_ARGV["granian"][:-1],
         "--backlog",
         "10",
