@@ -197,15 +197,16 @@ def test_recycling_loses_nothing(probe_image, flavor, run_container, figures, lo
 
 @pytest.mark.parametrize("flavor", RECYCLING)
 def test_recycling_counts_requests_not_connections(probe_image, flavor, run_container, figures):
-    # One keep-alive client: each worker serves MAX_REQUESTS (plus uvicorn's jitter, a tenth) and
-    # closes the connection, however fast the requests come.
+    # One keep-alive client: each worker serves MAX_REQUESTS, however fast the requests come (uvicorn:
+    # plus gunicorn's jitter, a tenth; hypercorn: plus one, as it stops once its count passes the limit,
+    # hypercorn/asyncio/worker_context.py mark_request).
     container = run_container(probe_image, env={"WORKERS": "2", "MAX_REQUESTS": "20"}).wait_ready()
     run = asyncio.run(load(container.url, lambda: "/", concurrency=1, count=300, deadline=time.monotonic() + 120))
     served = collections.Counter(record.pid for record in run.records if record.ok)
     figures(flavor, "requests per worker, MAX_REQUESTS=20, one keep-alive client", most=max(served.values()),
             workers=len(served))  # fmt: skip
     assert not run.failed() and sum(served.values()) == 300
-    assert max(served.values()) <= 20 + (2 if flavor == "uvicorn" else 0), served
+    assert max(served.values()) <= 20 + (2 if flavor == "uvicorn" else 1), served
 
 
 def test_slow_clients_do_not_starve_others(probe_image, flavor, run_container, figures, long):

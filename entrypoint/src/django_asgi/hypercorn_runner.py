@@ -21,7 +21,6 @@
 - WebSockets closed at once with 1001 when the server stops (hypercorn kept them
   until the graceful timeout, then cut them with 1011).
 - The access log at any --log-level (hypercorn set its logger to that level too).
-- MAX_REQUESTS counted exactly (hypercorn served one more).
 - A request head over HEAD_LIMIT (64 KiB) gets 431 however it arrives (h11 counted only
   incomplete heads, from 16 KiB).
 Only the hypercorn image runs it.
@@ -48,8 +47,7 @@ def install_patches() -> None:
 
     def stream_send(original):
         async def stream_send(self, event):
-            stopping = self.context.terminated.is_set() or self.context.terminate.is_set()  # terminate: recycling
-            if isinstance(event, Response) and event.status_code >= 200 and stopping:
+            if isinstance(event, Response) and event.status_code >= 200 and self.context.terminated.is_set():
                 event = dataclasses.replace(event, headers=[*event.headers, (b"connection", b"close")])
             await original(self, event)
 
@@ -83,7 +81,6 @@ def install_patches() -> None:
     _close_websockets_on_stop()
     _access_log_at_any_level()
     _limit_request_heads()
-    _recycle_after_max_requests()
     replace(H11Protocol, "stream_send", ("self", "event"), stream_send, "hypercorn",
             "hypercorn/protocol/h11.py sends no Connection: close while stopping")
     replace(TCPServer, "_idle_timeout", ("self",), idle_timeout, "hypercorn",
@@ -117,24 +114,6 @@ def _limit_request_heads() -> None:
     Config.h11_max_incomplete_size = HEAD_LIMIT
     replace(h11.Request, "__init__", ("self", "method", "headers", "target", "http_version", "_parsed"), init, "h11",
             "h11 limits a request head only while it is incomplete")  # fmt: skip
-
-
-def _recycle_after_max_requests() -> None:
-    """--max-requests N: the worker stops after its Nth request, not its (N+1)th
-    (hypercorn/asyncio/worker_context.py mark_request compares with >); that request's response
-    closes its connection (stream_send above), so a keep-alive client moves on to another worker."""
-    from hypercorn.asyncio.worker_context import WorkerContext
-
-    def mark(original):
-        async def mark_request(self):
-            await original(self)
-            if self.max_requests is not None and self.requests == self.max_requests:
-                await self.terminate.set()
-
-        return mark_request
-
-    replace(WorkerContext, "mark_request", ("self",), mark, "hypercorn",
-            "hypercorn/asyncio/worker_context.py recycles after MAX_REQUESTS + 1 requests")  # fmt: skip
 
 
 def _access_log_at_any_level() -> None:

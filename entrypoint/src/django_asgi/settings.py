@@ -126,8 +126,8 @@ VARIABLES: tuple[Variable, ...] = (
         "unset (never)",
         "10000",
         "Replace a worker after this many requests, counted per request however the connections are kept "
-        "(hypercorn; uvicorn, plus up to a tenth at random so workers are not replaced together); refused by "
-        "servers that cannot.",
+        "(hypercorn, which serves one more; uvicorn, plus up to a tenth at random so workers are not replaced "
+        "together); refused by servers that cannot.",
         lambda n, r: values.integer(n, r, 1, 100_000_000),
     ),
     Variable(
