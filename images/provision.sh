@@ -167,6 +167,23 @@ da_tool_venv() {
     printf '%s\n' "$venv"
 }
 
+# The test command's virtualenv with the entrypoint of this checkout installed (the unit
+# tests import it): `venv=$(da_test_venv)`. Once per run: a command that calls another
+# that needs it (tests/publish, images/publish) installs it once.
+da_test_venv() {
+    if [ -n "${DJANGO_ASGI_TEST_VENV:-}" ] && [ -x "$DJANGO_ASGI_TEST_VENV/bin/python" ]; then
+        printf '%s\n' "$DJANGO_ASGI_TEST_VENV"
+        return 0
+    fi
+    local venv
+    venv=$(da_tool_venv test "$DJANGO_ASGI_ROOT/tests/requirements.lock" "$DJANGO_ASGI_ROOT/images/requirements/build.lock") || return 1
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --no-build-isolation --force-reinstall \
+        "$DJANGO_ASGI_ROOT/entrypoint" >&2 || return 1
+    DJANGO_ASGI_TEST_VENV=$venv
+    export DJANGO_ASGI_TEST_VENV
+    printf '%s\n' "$venv"
+}
+
 # A machine whose pip trusts an extra CA bundle (behind an intercepting proxy) builds
 # with that bundle as the build secret "build-ca" (docker-bake.hcl: BUILD_CA), so that
 # no image trusts it at run time. Elsewhere nothing is set.

@@ -5,6 +5,7 @@ table take what they expect from here, not from a copy: a cell that changes chan
 tested, and test_readme_claims fails for a row no test reads.
 """
 
+import itertools
 import re
 
 from conftest import FLAVORS, ROOT
@@ -14,27 +15,24 @@ README = (ROOT / "README.md").read_text()
 READ: set[str] = set()
 
 
-def _rows(header: str) -> list[list[str]]:
-    """The cells of the Markdown table whose header line starts with `header`."""
+def _table(header: str) -> tuple[list[str], list[list[str]]]:
+    """The header cells and the rows of cells of the Markdown table whose header line starts with `header`."""
     lines = README.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(header))
-    rows = []
-    for line in lines[start + 2 :]:
-        if not line.startswith("|"):
-            break
-        rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
-    return rows
+    table = itertools.takewhile(lambda line: line.startswith("|"), lines[start:])
+    cells = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in table]
+    return cells[0], cells[2:]  # the second line is the separator
 
 
 def _flavor_table() -> dict[str, dict[str, str]]:
-    header = next(line for line in README.splitlines() if line.startswith("| | granian"))
-    order = [cell.strip() for cell in header.strip().strip("|").split("|")][1:]
+    header, rows = _table("| | granian")
+    order = header[1:]
     assert sorted(order) == sorted(FLAVORS), order
-    return {row[0]: dict(zip(order, row[1:], strict=True)) for row in _rows("| | granian")}
+    return {row[0]: dict(zip(order, row[1:], strict=True)) for row in rows}
 
 
 FLAVOR_TABLE = _flavor_table()
-EXIT_STATUSES = {row[0]: row[1] for row in _rows("| status | meaning |")}
+EXIT_STATUSES = {row[0]: row[1] for row in _table("| status | meaning |")[1]}
 
 
 def cell(row: str, flavor: str) -> str:

@@ -145,13 +145,9 @@ def head_status(address: tuple[str, int], request: bytes, pieces: int | None) ->
                     time.sleep(0.002)  # pacing, so that the pieces arrive as separate segments
         except (BrokenPipeError, ConnectionResetError):
             pass  # answered and closed before the rest was sent
-        answer = b""
+        answer = bytearray()
         try:
-            while b"\r\n" not in answer:
-                chunk = connection.recv(4096)
-                if not chunk:
-                    break
-                answer += chunk
+            read_until(connection, b"\r\n", answer)
         except (ConnectionResetError, TimeoutError):
             pass
     match = re.match(rb"HTTP/1\.[01] (\d{3}) ", answer)
@@ -173,6 +169,16 @@ def test_request_head_limit(image, flavor, shape, pieces, run_container, figures
     too_large = (414, 431) if (flavor, shape) == ("granian", "request line") else (431,)
     assert under == 200 and over in too_large and way_over in too_large, (under, over, way_over)
     assert container.get("/")[0] == 200
+
+
+def read_until(connection: socket.socket, marker: bytes, into: bytearray) -> None:
+    """Add to `into` what the server sends until `marker` has come or it closes (what came before an
+    error stays there)."""
+    while marker not in into:
+        data = connection.recv(65536)
+        if not data:
+            break
+        into += data
 
 
 def describe(statuses: list[int], closed: bool) -> str:
@@ -211,7 +217,7 @@ def test_smuggled_requests_would_be_seen(probe_image, run_container):
 
 def send_chunked(address: tuple[str, int], path: str, size: int, chunk: int = 64 * 1024) -> list[int]:
     """POST a chunked body of `size` bytes, a chunk at a time, stopping when the server answers; the statuses."""
-    received = b""
+    received = bytearray()
     with socket.create_connection(address, timeout=10) as connection:
         connection.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".encode())
         sent = 0
@@ -225,11 +231,7 @@ def send_chunked(address: tuple[str, int], path: str, size: int, chunk: int = 64
             else:
                 connection.sendall(b"0\r\n\r\n")
             connection.settimeout(5)
-            while b"\r\n\r\n" not in received:
-                data = connection.recv(65536)
-                if not data:
-                    break
-                received += data
+            read_until(connection, b"\r\n\r\n", received)
         except (BrokenPipeError, ConnectionResetError):
             pass
     return [int(status) for status in re.findall(rb"^HTTP/1\.[01] (\d{3}) ", received, re.MULTILINE)]

@@ -123,6 +123,17 @@ def test_sizes(raw, size):
     assert parse("MAX_REQUEST_BODY", raw) == size
 
 
+async def stop_while_open(app, receive, send, registry) -> None:
+    """The app behind the wrapper on one WebSocket; once it is open, the server's stop hook runs."""
+    task = asyncio.ensure_future(
+        wrap(app, TrustedProxies(""), websockets=registry)({"type": "websocket"}, receive, send)
+    )
+    while not registry.open:
+        await asyncio.sleep(0)
+    await registry.close_all(1001)
+    await task
+
+
 def test_open_websockets_are_closed_with_1001_when_the_server_stops():
     # For granian, which drops them without a close frame: the registry the stop hook closes.
     from django_asgi.wrapper import OpenWebSockets
@@ -139,16 +150,7 @@ def test_open_websockets_are_closed_with_1001_when_the_server_stops():
     async def send(message):
         sent.append(message)
 
-    async def main():
-        task = asyncio.ensure_future(
-            wrap(app, TrustedProxies(""), websockets=registry)({"type": "websocket"}, receive, send)
-        )
-        while not registry.open:
-            await asyncio.sleep(0)
-        await registry.close_all(1001)
-        await task
-
-    asyncio.run(main())
+    asyncio.run(stop_while_open(app, receive, send, registry))
     assert sent == [{"type": "websocket.accept"}, {"type": "websocket.close", "code": 1001}]
     assert heard == [{"type": "websocket.disconnect", "code": 1001}] and not registry.open
 
@@ -180,16 +182,7 @@ def test_the_app_hears_of_the_stop_only_once_the_close_frame_is_out():
             await asyncio.sleep(0.01)
         events.append(message["type"])
 
-    async def main():
-        task = asyncio.ensure_future(
-            wrap(app, TrustedProxies(""), websockets=registry)({"type": "websocket"}, receive, send)
-        )
-        while not registry.open:
-            await asyncio.sleep(0)
-        await registry.close_all(1001)
-        await task
-
-    asyncio.run(main())
+    asyncio.run(stop_while_open(app, receive, send, registry))
     assert events == [
         "websocket.accept",
         "receive given up",

@@ -33,7 +33,6 @@ from uvicorn_worker import UvicornWorker as _UvicornWorker
 from django_asgi.patching import overridden
 from django_asgi.servers import HEAD_LIMIT, MAX_MESSAGE
 
-MAX_HEAD_BYTES = HEAD_LIMIT  # request line and headers; more is answered with 431
 IDLE_GRACE = 1.0  # seconds
 PONG_BACKLOG = 64 * 1024  # unsent bytes past which a ping gets no pong
 
@@ -48,12 +47,12 @@ class HttpToolsProtocol(_HttpToolsProtocol):
 
     def _count(self, size: int) -> None:
         self.head_bytes += size
-        if self.head_bytes > MAX_HEAD_BYTES:
+        if self.head_bytes > HEAD_LIMIT:
             # Raised inside the parser: uvicorn answers (send_400_response, below) and closes.
-            raise HeadTooLarge(f"request head over {MAX_HEAD_BYTES} bytes")
+            raise HeadTooLarge(f"request head over {HEAD_LIMIT} bytes")
 
     def send_400_response(self, msg: str) -> None:
-        if self.head_bytes <= MAX_HEAD_BYTES:
+        if self.head_bytes <= HEAD_LIMIT:
             super().send_400_response(msg)
             return
         # The status the other flavors give a head over the limit (RFC 6585), not uvicorn's 400.
