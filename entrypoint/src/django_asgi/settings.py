@@ -161,7 +161,7 @@ VARIABLES: tuple[Variable, ...] = (
         "empty",
         "--workers-lifetime 3600",
         "Extra server flags, split like a shell would; each server has its own (the example is granian's). "
-        "The server's own parser checks them before anything starts (0.05 to 0.3 s, only when flags are given): "
+        "The server's own parser checks them before anything starts (0.04 to 0.3 s, only when flags are given): "
         "a flag or value it refuses is one line and exit 2.",
         values.arguments,
         (),
