@@ -1,6 +1,8 @@
 """The README's claim tables checked against the images: every row of the flavor table is read by
 the test that checks it (readme_claims), and every exit status is produced by its cause."""
 
+import re
+import threading
 import time
 
 import pytest
@@ -8,6 +10,7 @@ import readme_claims
 import websocket_raw
 
 from conftest import docker
+from polling import wait_for
 
 
 def test_every_row_of_the_flavor_table_is_checked():
@@ -31,6 +34,41 @@ def test_exit_status_after_a_graceful_stop(image, run_container):
     container = run_container(image).wait_ready()
     docker("stop", container.name, timeout=30)
     assert container.wait_exit(30) == readme_claims.exit_status("stopped by SIGTERM or SIGINT")
+
+
+CUT_LINE = re.compile(r"django-asgi: stopped, but GRACEFUL_TIMEOUT cut (\d+) requests? still in flight")
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_exit_status_after_a_drain_cut_short(probe_image, workers, run_container):
+    # Two requests in flight at SIGTERM with GRACEFUL_TIMEOUT=3: one ends in time, one would take 20 s.
+    graceful = 3
+    container = run_container(probe_image, env={"GRACEFUL_TIMEOUT": str(graceful), "WORKERS": workers}).wait_ready()
+    answers = {}
+
+    def call(name: str, seconds: int) -> None:
+        try:
+            answers[name] = container.get(f"/slow/?seconds={seconds}&id={name}", timeout=30)
+        except OSError as error:
+            answers[name] = error
+
+    threads = [threading.Thread(target=call, args=args) for args in (("quick", 1), ("long", 20))]
+    for thread in threads:
+        thread.start()
+    wait_for(lambda: all(f"probe: started {name}" in container.logs() for name in ("quick", "long")), 15,
+             message="both requests to start")  # fmt: skip
+    sent = time.monotonic()
+    docker("kill", "--signal", "TERM", container.name)
+    status = container.wait_exit(graceful + 15)
+    stopped = time.monotonic() - sent
+    for thread in threads:
+        thread.join(30)
+    logs = container.logs()
+    assert answers["quick"] == (200, "done quick\n"), logs
+    assert answers["long"] != (200, "done long\n")
+    assert status == readme_claims.exit_status("stopped by SIGTERM or SIGINT, but"), logs
+    assert sum(int(count) for count in CUT_LINE.findall(logs)) == 1, logs
+    assert stopped < graceful + 3, f"stopped {stopped:.1f} s after SIGTERM"
 
 
 def test_exit_status_when_the_server_fails(image):

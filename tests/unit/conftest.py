@@ -17,15 +17,35 @@ settings.load_profile("unit")
 REPORT = "import json, os, sys; print(json.dumps({'argv': sys.argv[1:], 'env': dict(os.environ)}))"
 
 
+# granian's cli module as django_asgi uses it: a click command that takes any flags, and the entry point.
+FAKE_GRANIAN_CLI = f"""import click
+
+
+@click.command(context_settings={{"ignore_unknown_options": True}})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def cli(args):
+    pass
+
+
+def entrypoint():
+    {REPORT}
+"""
+
+
 @pytest.fixture
 def fake_servers(tmp_path):
-    """A PATH entry where granian, hypercorn and gunicorn print how they were started, and exit 0."""
+    """A PATH entry where hypercorn and gunicorn print how they were started, and exit 0; and a
+    PYTHONPATH entry with a granian package whose cli.entrypoint (django_asgi.granian_runner's) does."""
     bin_dir = tmp_path / "fake-bin"
     bin_dir.mkdir()
-    for name in ("granian", "hypercorn", "gunicorn"):
+    for name in ("hypercorn", "gunicorn"):
         script = bin_dir / name
         script.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -c {shlex.quote(REPORT)} "$@"\n')
         script.chmod(0o755)
+    package = tmp_path / "fake-lib" / "granian"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "cli.py").write_text(FAKE_GRANIAN_CLI)
     return bin_dir
 
 
@@ -40,6 +60,8 @@ def entrypoint(tmp_path, fake_servers):
     path = f"{fake_servers}:{child_env()['PATH']}"
 
     def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, **kwargs) -> Result:
-        return run_entrypoint(*args, env={"PATH": path, **(env or {})}, cwd=cwd or workdir, **kwargs)
+        fake_lib = str(fake_servers.parent / "fake-lib")
+        env = {"PATH": path, "PYTHONPATH": fake_lib, **(env or {})}
+        return run_entrypoint(*args, env=env, cwd=cwd or workdir, **kwargs)
 
     return run

@@ -20,6 +20,7 @@ from unit_support import (
     DEFAULT_APP,
     DEFAULT_ARGV,
     DEFAULT_ENV,
+    GRANIAN_RUNNER,
     GRANIAN_WRAPPER,
     SERVERS,
     WRAPPER,
@@ -41,7 +42,8 @@ def test_no_arguments_serves(entrypoint):
     result = entrypoint(env=dict(DJANGO_ASGI_SERVER="granian", WORKERS="2", X_UNRELATED="kept"))
     assert result.returncode == 0, result
     started = json.loads(result.stdout)
-    assert started["argv"] == swap(DEFAULT_ARGV["granian"], ["--workers", "1"], ["--workers", "2"])[1:]
+    two_workers = swap(DEFAULT_ARGV["granian"], ["--workers", "1"], ["--workers", "2"])
+    assert started["argv"] == two_workers[len(GRANIAN_RUNNER) :]
     assert started["env"]["X_UNRELATED"] == "kept"  # the server gets the same environment
     # One summary line before the exec, naming server, app, bind and workers.
     (summary,) = result.stderr_lines
@@ -76,7 +78,7 @@ def test_flags_are_appended_to_the_server_command(entrypoint):
     result = entrypoint("--backlog", "10", "--http", "2", env=dict(DJANGO_ASGI_SERVER="granian", WORKERS="1"))
     assert result.returncode == 0, result
     assert json.loads(result.stdout)["argv"] == [
-        *DEFAULT_ARGV["granian"][1:-1],
+        *DEFAULT_ARGV["granian"][len(GRANIAN_RUNNER) : -1],
         "--backlog",
         "10",
         "--http",

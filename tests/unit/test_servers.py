@@ -52,7 +52,7 @@ def test_granian_always_has_asginl(build):
     # Without it granian speaks RSGI and Django cannot be served at all.
     for env in ({}, {"RELOAD": "1"}, {"WORKERS": "4"}, {"FORWARDED_ALLOW_IPS": "*"}, {"HOST": "::"}):
         argv = build("granian", **env)[2].argv
-        assert argv[argv.index("granian") :][1:3] == ["--interface", "asginl"], env
+        assert argv[argv.index("django_asgi.granian_runner") :][1:3] == ["--interface", "asginl"], env
 
 
 # (server, variables, tokens in the default argv, what replaces them)
@@ -175,7 +175,9 @@ SWAPS = [
 def test_variable(build, server, env, old, new):
     _, _, plan = build(server, **env)
     assert plan.argv == swap(DEFAULT_ARGV[server], old, new)
-    assert plan.env == DEFAULT_ENV[server]
+    # granian's workers are given GRACEFUL_TIMEOUT in their environment too.
+    given = {"DJANGO_ASGI_GRACEFUL_TIMEOUT": env["GRACEFUL_TIMEOUT"]} if "GRACEFUL_TIMEOUT" in env else {}
+    assert plan.env == {**DEFAULT_ENV[server], **(given if server == "granian" else {})}
 
 
 @pytest.mark.parametrize("server", SERVERS)

@@ -144,7 +144,7 @@ def test_serve_runs_hooks_then_execs(serve, capsys):
     with pytest.raises(Exec) as caught:
         run()
     file, args, env = caught.value.args
-    assert (file, args) == ("granian", DEFAULT_ARGV["granian"])
+    assert (file, args) == (DEFAULT_ARGV["granian"][0], DEFAULT_ARGV["granian"])
     assert env["DJANGO_ASGI_SERVER"] == "granian"
     assert (app_dir / "marked").exists()
     err = capsys.readouterr().err.splitlines()

@@ -23,6 +23,9 @@ WRAPPER = "django_asgi.asgi:application"
 # granian is given the wrapper's file (servers/granian.py says why).
 GRANIAN_WRAPPER = str(Path(django_asgi.__file__).parent / "asgi.py") + ":application"
 
+# granian runs in-process under this (servers/granian.py says why).
+GRANIAN_RUNNER = [PY, "-m", "django_asgi.granian_runner"]
+
 # The flags gunicorn and hypercorn spell alike, with the defaults.
 GUNICORN_STYLE = ["--log-level", "info", "--error-logfile", "-", "--access-logfile", "-",
                   "--graceful-timeout", "20", "--keep-alive", "5"]  # fmt: skip
@@ -41,7 +44,7 @@ DEFAULT_ARGV = {
     "uvicorn": ["gunicorn", "--worker-class", "django_asgi.uvicorn_worker.UvicornWorker", "--bind", "0.0.0.0:8000",
                 "--workers", "1", *GUNICORN_STYLE,
                 "--worker-tmp-dir", "/dev/shm", "--no-control-socket", WRAPPER],
-    "granian": ["granian", "--interface", "asginl", "--host", "0.0.0.0", "--port", "8000", "--workers", "1",
+    "granian": [*GRANIAN_RUNNER, "--interface", "asginl", "--host", "0.0.0.0", "--port", "8000", "--workers", "1",
                 "--log-level", "info", "--access-log", "--workers-kill-timeout", "20",
                 "--http", "1", "--http1-header-read-timeout", "5000", "--backpressure", "4096", "--backlog", "2048",
                 "--http1-buffer-size", "65536",
@@ -54,6 +57,8 @@ LIMITS = {"DJANGO_ASGI_MAX_BODY": str(100 * 1024**2), "DJANGO_ASGI_MAX_MESSAGE":
 DEFAULT_ENV = {server: {"DJANGO_ASGI_APP": DEFAULT_APP, **LIMITS} for server in SERVERS}
 # granian's head limit depends on how the head arrives: the wrapper applies it too.
 DEFAULT_ENV["granian"]["DJANGO_ASGI_MAX_HEAD"] = "65536"
+# granian's workers count the requests still running shortly before it kills them.
+DEFAULT_ENV["granian"]["DJANGO_ASGI_GRACEFUL_TIMEOUT"] = "20"
 
 
 # Serving for real runs the hooks in /docker-entrypoint.d: not on a machine that has one.

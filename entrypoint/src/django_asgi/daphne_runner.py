@@ -3,8 +3,9 @@
 - A graceful stop. daphne stops at once on SIGTERM, cancelling requests in
   flight. This runs daphne's own command line, but on SIGTERM or SIGINT it stops
   listening, lets running requests finish (up to --graceful-timeout seconds) and
-  then stops. While it drains, every response closes its connection, so
-  keep-alive clients move on instead of keeping the worker busy.
+  then stops: with status 5 when it had to cut some (django_asgi.inflight).
+  While it drains, every response closes its connection, so keep-alive
+  clients move on instead of keeping the worker busy.
 - No request smuggling. Twisted takes `Transfer-Encoding: identity` without a
   Content-Length for a request without a body, and reads the body as the next
   request (RFC 9112 6.3: a request's only transfer coding may be chunked):
@@ -31,6 +32,7 @@ import signal
 import sys
 import time
 
+from django_asgi import inflight
 from django_asgi.patching import replace, require
 from django_asgi.servers import HEAD_LIMIT, MAX_BODY
 
@@ -43,7 +45,7 @@ LEVELS = {
 }
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--graceful-timeout", type=float, default=20.0)
     parser.add_argument("--log-level", choices=LEVELS, default="info")
@@ -60,6 +62,7 @@ def main() -> None:
 
     sys.argv = ["daphne", *daphne_args]
     CommandLineInterface.entrypoint()
+    return inflight.exit_status(inflight.finish())
 
 
 def _last_on_connection(request) -> None:
@@ -244,6 +247,8 @@ def drain(server, deadline: float) -> None:
 
     if not getattr(server, "draining", False):
         server.draining = True
+        # daphne cancels what still runs when its loop stops (kill_all_applications).
+        inflight.stopping(deadline - time.monotonic(), reactor.callLater)
         logging.getLogger("daphne").info("Stopping: no new connections, finishing requests in flight")
         for port in getattr(server, "ports", []):
             port.stopListening()
@@ -267,4 +272,4 @@ def drain(server, deadline: float) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

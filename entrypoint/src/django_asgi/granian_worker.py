@@ -1,4 +1,5 @@
-"""In granian's workers: open WebSockets closed with 1001 when the worker stops.
+"""In granian's workers: open WebSockets closed with 1001 when the worker stops, and the
+requests still running near the kill timeout counted (django_asgi.inflight).
 
 granian drops open WebSockets on SIGTERM and SIGINT without a close frame, and
 their applications never hear of it. Its workers set their loop's signal
@@ -9,9 +10,12 @@ seconds), then lets granian stop as before.
 django_asgi.asgi installs it when it is loaded by granian.
 """
 
+import os
 import signal
 
+from django_asgi import inflight
 from django_asgi.patching import replace
+from django_asgi.servers import GRACEFUL_TIMEOUT
 from django_asgi.wrapper import OpenWebSockets
 
 CLOSE_WAIT = 1.0  # seconds the close frames may take before granian stops anyway
@@ -23,6 +27,8 @@ def install_patches(websockets: OpenWebSockets | None = None) -> None:
     from granian._granian import WorkerSignal
 
     websockets = websockets or OpenWebSockets()
+    # granian's main kills the worker this long after its SIGTERM (--workers-kill-timeout).
+    graceful_timeout = float(os.environ.get(GRACEFUL_TIMEOUT) or 30)
 
     def set_loop_signals(original):
         # granian/_signals.py set_loop_signals, with the WebSockets closed before the worker stops.
@@ -40,7 +46,12 @@ def install_patches(websockets: OpenWebSockets | None = None) -> None:
                 await asyncio.wait_for(websockets.close_all(1001), CLOSE_WAIT)
                 await asyncio.sleep(FLUSH if websockets.closed_some else 0)
 
+            signalled = []
+
             def on_signal(signum, frame):
+                if not signalled:
+                    signalled.append(signum)
+                    inflight.stopping(graceful_timeout, loop.call_later)
                 closing = loop.create_task(close_then_flush())
                 closing.add_done_callback(stop_now)
 

@@ -23,6 +23,8 @@
 - The access log at any --log-level (hypercorn set its logger to that level too).
 - A request head over HEAD_LIMIT (64 KiB) gets 431 however it arrives (h11 counted only
   incomplete heads, from 16 KiB).
+- Exit status 5 when --graceful-timeout cut requests in flight (django_asgi.inflight; hypercorn
+  cuts them, the clients get 500, and it exits 0).
 Only the hypercorn image runs it.
 """
 
@@ -32,6 +34,7 @@ import io
 import os
 import sys
 
+from django_asgi import inflight
 from django_asgi.patching import replace, require
 from django_asgi.servers import HEAD_LIMIT, MAX_MESSAGE
 
@@ -41,6 +44,7 @@ IDLE_GRACE = 1.0  # seconds
 def install_patches() -> None:
     import h11
     import h11._events
+    from hypercorn.asyncio import run as hypercorn_run
     from hypercorn.asyncio.tcp_server import TCPServer
     from hypercorn.protocol.events import Response
     from hypercorn.protocol.h11 import H11Protocol
@@ -76,6 +80,24 @@ def install_patches() -> None:
 
         return normalize_and_validate
 
+    graceful_timeout = []
+
+    def worker_serve(original):
+        async def worker_serve(app, config, *, sockets=None, shutdown_trigger=None):
+            graceful_timeout.append(config.graceful_timeout)
+            await original(app, config, sockets=sockets, shutdown_trigger=shutdown_trigger)
+
+        return worker_serve
+
+    def raise_shutdown(original):
+        async def raise_shutdown(shutdown_event):
+            await shutdown_event()
+            # What still runs at the graceful timeout hypercorn cancels or disconnects, and exits 0.
+            inflight.stopping(graceful_timeout[-1], asyncio.get_running_loop().call_later)
+            await original(_at_once)
+
+        return raise_shutdown
+
     # fmt: off
     _limit_websocket_messages()
     _close_websockets_on_stop()
@@ -85,10 +107,20 @@ def install_patches() -> None:
             "hypercorn/protocol/h11.py sends no Connection: close while stopping")
     replace(TCPServer, "_idle_timeout", ("self",), idle_timeout, "hypercorn",
             "hypercorn/asyncio/tcp_server.py closes idle connections at once when stopping")
+    # hypercorn/asyncio/run.py worker_serve stops at the first of these (a signal, --max-requests),
+    # and cancels what still runs after --graceful-timeout.
+    replace(hypercorn_run, "raise_shutdown", ("shutdown_event",), raise_shutdown, "hypercorn",
+            "hypercorn/asyncio/run.py cuts requests at the graceful timeout without saying so")
+    replace(hypercorn_run, "worker_serve", ("app", "config", "sockets", "shutdown_trigger"), worker_serve,
+            "hypercorn", "the graceful timeout, for counting what it cuts")
     # h11/_events.py Request.__init__ calls this name; h11/_connection.py _body_framing prefers TE over CL.
     replace(h11._events, "normalize_and_validate", ("headers", "_parsed"), normalize_and_validate, "h11",
             "h11 serves a request with both Content-Length and Transfer-Encoding and keeps the connection")
     # fmt: on
+
+
+async def _at_once() -> None:
+    pass
 
 
 def _limit_request_heads() -> None:
@@ -250,7 +282,8 @@ def main() -> int:
     install_patches()
     from hypercorn.__main__ import main as hypercorn_main
 
-    return hypercorn_main(sys.argv[1:])
+    status = hypercorn_main(sys.argv[1:]) or 0
+    return inflight.exit_status(inflight.finish(), status)
 
 
 if __name__ == "__main__":

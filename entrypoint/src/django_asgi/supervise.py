@@ -4,9 +4,11 @@ For servers that lack one (daphne) or whose own is unsafe (hypercorn): runs
 --workers copies of COMMAND sharing one listening socket on fd 3 (passed the
 systemd way: LISTEN_FDS=1), replaces a worker that exits, passes SIGTERM and
 SIGINT on so every worker drains, and kills what is left after the graceful
-timeout. A worker that cannot load the application (django_asgi.boot.BOOT_ERROR)
-ends it with that status; workers that keep failing right after they start end
-it with status 1: a broken app fails the container instead of looping for ever.
+timeout. Workers whose graceful timeout cut requests say how many and end
+with django_asgi.inflight.CUT, which it ends with too. A worker that cannot
+load the application (django_asgi.boot.BOOT_ERROR) ends it with that status;
+workers that keep failing right after they start end it with status 1: a
+broken app fails the container instead of looping for ever.
 
 With --reload it polls the working directory's .py files and on a change
 either sends SIGHUP (servers that reload themselves) or restarts the workers;
@@ -24,6 +26,7 @@ import time
 from pathlib import Path
 
 from django_asgi.boot import BOOT_ERROR, BOOT_ID, new_id
+from django_asgi.inflight import CUT
 
 LISTEN_FD = 3
 QUICK_EXIT = 5.0  # seconds: a worker failing sooner than this did not really start
@@ -113,7 +116,9 @@ class Supervisor:
                 continue
             del self.children[pid]
             if self.stopping:
-                if status not in (0, -signal.SIGTERM) and not self.status:
+                if status == CUT and self.status in (0, CUT):
+                    self.status = CUT  # the worker said how many requests its graceful timeout cut
+                elif status not in (0, -signal.SIGTERM, CUT) and self.status in (0, CUT):
                     self.status = 1
                 continue
             if pid in self.replaced:

@@ -16,10 +16,13 @@
 - WebSocket messages over MAX_WEBSOCKET_MESSAGE (DJANGO_ASGI_MAX_MESSAGE) are closed
   with 1009 before they are read, and a client that floods pings without reading
   gets no pong while much is unsent.
+- gunicorn exits with status 5 when it killed workers at the graceful timeout with requests
+  still running (django_asgi.inflight), not 0.
 
 Only gunicorn imports this module, inside the uvicorn image.
 """
 
+import asyncio
 import os
 import sys
 from typing import Any, ClassVar
@@ -30,7 +33,8 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker as _UvicornWorker
 
-from django_asgi.patching import overridden
+from django_asgi import inflight
+from django_asgi.patching import overridden, replace
 from django_asgi.servers import HEAD_LIMIT, MAX_MESSAGE
 
 IDLE_GRACE = 1.0  # seconds
@@ -146,13 +150,38 @@ class WebSocketProtocol(_WebSocketProtocol):
         super().handle_ping()
 
 
+class _Server(Server):
+    graceful_timeout = 30.0
+
+    def handle_exit(self, sig, frame) -> None:
+        # gunicorn kills the worker graceful_timeout after its SIGTERM: the requests still running
+        # then are counted for the arbiter (halt, below). From a signal handler: threadsafe.
+        if not self.should_exit:
+            loop = asyncio.get_event_loop()
+            loop.call_soon_threadsafe(inflight.stopping, self.graceful_timeout, loop.call_later)
+        super().handle_exit(sig, frame)
+
+
+def _halt(original):
+    def halt(self, reason=None, exit_status=0):
+        # gunicorn/arbiter.py halt: stop() waits for the workers (killing them at the graceful
+        # timeout), then sys.exit(exit_status), 0 on SIGTERM even when requests were cut.
+        try:
+            original(self, reason, exit_status)
+        except SystemExit as stop:
+            raise SystemExit(inflight.exit_status(inflight.collect(), stop.code or 0)) from None
+
+    return halt
+
+
 class UvicornWorker(_UvicornWorker):
     async def _serve(self) -> None:
         # uvicorn_worker/_workers.py _serve, given the listening sockets themselves rather than gunicorn's
         # wrappers: uvloop closes a socket it served and then calls the wrapper's close(), which logs
         # "Error while closing socket [Errno 9] Bad file descriptor" at every stop.
         self.config.app = self.wsgi
-        server = Server(config=self.config)
+        server = _Server(config=self.config)
+        server.graceful_timeout = self.cfg.graceful_timeout
         self.config.django_asgi_server = server  # for the protocol's MAX_REQUESTS count
         self._install_sigquit_handler()
         await server.serve(sockets=[listener.sock for listener in self.sockets])
@@ -185,6 +214,10 @@ for _name, _parameters in {
 }.items():
     overridden(_HttpToolsProtocol, _name, _parameters, "uvicorn", "request head limit and a gentler stop")
 overridden(_WebSocketProtocol, "handle_ping", ("self",), "uvicorn", "a pong for every ping, however much is unsent")
+overridden(Server, "handle_exit", ("self", "sig", "frame"), "uvicorn", "counting requests a stop cuts")
+# Imported by gunicorn's arbiter too (to load the worker class): its exit status counts the cut requests.
+replace(Arbiter, "halt", ("self", "reason", "exit_status"), _halt, "gunicorn",
+        "gunicorn/arbiter.py exits 0 after killing workers at the graceful timeout")  # fmt: skip
 overridden(
     _UvicornWorker, "_serve", ("self",), "uvicorn-worker", "gunicorn's socket wrappers logged EBADF at every stop"
 )

@@ -8,10 +8,15 @@ It
   normalised): one meaning on every flavor, where the servers' own handling
   differs;
 - refuses what no flavor may pass to the app, and applies the body and
-  WebSocket message limits.
+  WebSocket message limits;
+- counts the HTTP requests in flight (django_asgi.inflight), so that a stop
+  that had to cut some can say so.
 """
 
+import asyncio
 import ipaddress
+
+from django_asgi import inflight
 
 
 class TrustedProxies:
@@ -177,8 +182,6 @@ class _OpenWebSocket:
     """One accepted WebSocket, as OpenWebSockets closes it."""
 
     def __init__(self, send) -> None:
-        import asyncio
-
         self.send = send
         self.accepted = asyncio.Event()  # the server has taken the accept
         self.stopping = asyncio.Event()  # the app's pending receive is given up, and it sends no more
@@ -201,8 +204,6 @@ class OpenWebSockets:
 
     async def close_all(self, code: int = 1001) -> None:
         """Close each; return when their apps have ended (each leaves self.open as it ends)."""
-        import asyncio
-
         self.closed_some = self.closed_some or bool(self.open)
         for websocket in list(self.open.values()):
             websocket.stopping.set()
@@ -220,8 +221,6 @@ class OpenWebSockets:
 async def _websocket(app, scope, receive, send, max_message: int | None, registry: OpenWebSockets | None) -> None:
     """A message over max_message closes the connection with 1009 (for servers that cannot refuse it
     before buffering it: granian); with a registry, the connection can be closed when the server stops."""
-    import asyncio
-
     websocket = _OpenWebSocket(send)
 
     async def next_message():
@@ -294,15 +293,20 @@ def wrap(
             refusal = refused(scope, max_body, max_head)
             if refusal is not None:
                 return await _refuse(send, *refusal)
-            # With a Content-Length (checked above) the server frames the body by it, and an HTTP/1
-            # request with neither it nor Transfer-Encoding has none: only chunked bodies (and HTTP/2
-            # ones without a length) need counting.
-            if (
-                max_body is not None
-                and _header(scope, b"content-length") is None
-                and (scope.get("http_version") == "2" or _header(scope, b"transfer-encoding") is not None)
-            ):
-                return await _body_limited(app, scope, receive, send, max_body)
+            request = inflight.started()
+            try:
+                # With a Content-Length (checked above) the server frames the body by it, and an HTTP/1
+                # request with neither it nor Transfer-Encoding has none: only chunked bodies (and HTTP/2
+                # ones without a length) need counting.
+                if (
+                    max_body is not None
+                    and _header(scope, b"content-length") is None
+                    and (scope.get("http_version") == "2" or _header(scope, b"transfer-encoding") is not None)
+                ):
+                    return await _body_limited(app, scope, receive, send, max_body)
+                return await app(scope, receive, send)
+            finally:
+                inflight.ended(request)
         elif kind == "websocket" and (max_message is not None or websockets is not None):
             return await _websocket(app, scope, receive, send, max_message, websockets)
         return await app(scope, receive, send)

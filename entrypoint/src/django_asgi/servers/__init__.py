@@ -26,6 +26,9 @@ HEAD_LIMIT = 64 * 1024
 # Set for a server whose own head limit depends on how the head arrives (granian): the wrapper
 # applies HEAD_LIMIT to what it let through.
 MAX_HEAD = "DJANGO_ASGI_MAX_HEAD"
+# Seconds a worker has to finish its requests once told to stop, for a worker that cannot read it
+# from its server's configuration (granian's).
+GRACEFUL_TIMEOUT = "DJANGO_ASGI_GRACEFUL_TIMEOUT"
 # The header (lower-case) the trusted proxies set to the client's address.
 CLIENT_IP_HEADER = "DJANGO_ASGI_CLIENT_IP_HEADER"
 

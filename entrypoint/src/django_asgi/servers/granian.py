@@ -1,9 +1,10 @@
 """granian: Rust HTTP core, workers of its own, HTTP/2 cleartext."""
 
 import os
+import sys
 
 from django_asgi.arguments import click_check
-from django_asgi.servers import HEAD_LIMIT, MAX_HEAD, Plan, refuse, served, supervised
+from django_asgi.servers import GRACEFUL_TIMEOUT, HEAD_LIMIT, MAX_HEAD, Plan, refuse, served, supervised
 from django_asgi.settings import Config
 
 DISTRIBUTIONS = ("granian",)
@@ -36,9 +37,12 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
     _, env = served(config, app)
     # hyper checks its buffer only while a head is incomplete: one that arrives whole may pass it.
     env[MAX_HEAD] = str(HEAD_LIMIT)
+    # The workers count what is still running shortly before granian kills them.
+    env[GRACEFUL_TIMEOUT] = str(config.graceful_timeout)
     # fmt: off
     argv = [
-        "granian",
+        # granian itself, then the exit status of its drain (5 when it had to cut requests).
+        sys.executable, "-m", "django_asgi.granian_runner",
         # asginl: ASGI without lifespan, which Django does not implement (the default is RSGI).
         "--interface", "asginl",
         "--host", config.host,

@@ -1,0 +1,29 @@
+"""granian, with the exit status of its drain: `python -m django_asgi.granian_runner [granian's arguments]`.
+
+granian's main process kills workers still running at --workers-kill-timeout and exits 0. Its
+workers (django_asgi.granian_worker) leave a count of the requests they were still serving; after
+granian returns, this exits with status 5 when there were any (django_asgi.inflight).
+Only the granian image runs it.
+"""
+
+import sys
+
+from django_asgi import inflight
+
+
+def main() -> int:
+    from granian.cli import entrypoint
+
+    sys.argv[0] = "granian"  # the name its usage and errors give
+    try:
+        entrypoint()
+        status = 0
+    except SystemExit as stop:
+        if not isinstance(stop.code, int | None):
+            raise
+        status = stop.code or 0
+    return inflight.exit_status(inflight.collect(), status)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
