@@ -403,6 +403,29 @@ def test_idle_connection_flood(image, flavor, run_container, figures):
             connection.close()
 
 
+def test_idle_keep_alive_connection_is_closed_after_keep_alive(image, flavor, run_container, figures):
+    # A client that made one request and keeps its connection without using it: closed after
+    # KEEP_ALIVE seconds (daphne's Twisted kept it 60 s, and for ever with a request cut by a stop).
+    keep_alive = 2
+    container = run_container(image, env={"KEEP_ALIVE": str(keep_alive)}).wait_ready()
+    with socket.create_connection(container.address, timeout=10) as connection:
+        connection.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        response = b""
+        while b"\r\n\r\n" not in response:
+            response += connection.recv(65536)
+        head, _, body = response.partition(b"\r\n\r\n")
+        length = int(re.search(rb"(?im)^content-length:\s*(\d+)", head)[1])
+        while len(body) < length:
+            body += connection.recv(65536)
+        answered = time.monotonic()
+        assert response.startswith(b"HTTP/1.1 200"), response
+        connection.settimeout(keep_alive + 5)
+        rest = connection.recv(65536)
+        closed = time.monotonic() - answered
+    figures(flavor, f"idle keep-alive connection, KEEP_ALIVE={keep_alive}: seconds until closed", closed=round(closed, 2))
+    assert rest == b"" and keep_alive - 0.5 < closed < keep_alive + 1.5, f"closed after {closed:.2f} s"
+
+
 # Run as root in the container: every process but PID 1 (and this one) stopped, so nothing accepts;
 # count the connections the kernel completes on the listening socket's backlog, then resume.
 QUEUED = """

@@ -33,7 +33,7 @@ def exit_of(image: str, *args: str, env: dict | None = None) -> tuple[int, str]:
 def test_exit_status_after_a_graceful_stop(image, run_container):
     container = run_container(image).wait_ready()
     docker("stop", container.name, timeout=30)
-    assert container.wait_exit(30) == readme_claims.exit_status("stopped by SIGTERM or SIGINT")
+    assert container.wait_exit(30) == readme_claims.exit_status("stopped by SIGTERM or SIGINT after a graceful drain")
 
 
 CUT_LINE = re.compile(r"django-asgi: stopped, but GRACEFUL_TIMEOUT cut (\d+) requests? still in flight")

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from django_asgi.boot import BOOT_ERROR
+from django_asgi.inflight import CUT
 
 from unit_support import child_env, wait_for
 
@@ -113,6 +114,24 @@ def test_sigint_is_passed_on_too(supervisor):
     sup.process.send_signal(signal.SIGINT)
     assert sup.wait() == 0
     assert sup.pids("term") == {worker}
+
+
+def test_a_worker_whose_drain_was_cut_ends_it_with_that_status(supervisor, tmp_path):
+    # One worker says its graceful timeout cut requests and exits 5 (django_asgi.inflight), the other 0.
+    first_cuts = textwrap.dedent(f"""
+        try:
+            os.close(os.open(os.path.join(here, "cut"), os.O_CREAT | os.O_EXCL))
+            sys.exit({CUT})
+        except FileExistsError:
+            sys.exit(0)
+    """)
+    cut = WORKER.replace("    sys.exit(0)\n", textwrap.indent(first_cuts.strip(), " " * 4) + "\n")
+    assert cut != WORKER
+    sup = supervisor("--workers", "2", child=[sys.executable, "-c", cut, str(tmp_path)])
+    workers = wait_for(lambda: len(sup.running()) == 2 and sup.running(), message="two workers")
+    sup.process.send_signal(signal.SIGTERM)
+    assert sup.wait() == CUT
+    assert sup.pids("term") == workers
 
 
 def test_exited_worker_is_replaced(supervisor):

@@ -60,15 +60,11 @@ def _at_deadline() -> None:
     _past_deadline = True
 
 
-def _marker(boot_id: str, pid: int) -> str:
-    return os.path.join(MARKERS, f"{PREFIX}{boot_id}-{pid}")
-
-
 def _write_marker() -> None:
     boot_id = os.environ.get(BOOT_ID, "")
     if not boot_id:
         return
-    path = _marker(boot_id, os.getpid())
+    path = os.path.join(MARKERS, f"{PREFIX}{boot_id}-{os.getpid()}")
     try:
         if _cut:
             with open(path, "w") as marker:
@@ -90,18 +86,19 @@ def finish() -> int:
     return cut
 
 
-def collect(boot_id: str | None = None, markers: str = MARKERS) -> int:
-    """For a manager, after its workers ended: the requests they were still serving when killed."""
-    boot_id = os.environ.get(BOOT_ID, "") if boot_id is None else boot_id
+def collect() -> int:
+    """For a manager, after its workers ended: the requests they were still serving when killed
+    (the workers of this start: they have its BOOT_ID)."""
+    boot_id = os.environ.get(BOOT_ID, "")
     if not boot_id:
         return 0
     total = 0
     try:
-        names = [name for name in os.listdir(markers) if name.startswith(f"{PREFIX}{boot_id}-")]
+        names = [name for name in os.listdir(MARKERS) if name.startswith(f"{PREFIX}{boot_id}-")]
     except OSError:
         return 0
     for name in names:
-        path = os.path.join(markers, name)
+        path = os.path.join(MARKERS, name)
         try:
             with open(path) as marker:
                 text = marker.read().strip()

@@ -108,7 +108,8 @@ VARIABLES: tuple[Variable, ...] = (
         "GRACEFUL_TIMEOUT",
         "20",
         "30",
-        "Seconds in-flight requests get to finish after SIGTERM or SIGINT.",
+        "Seconds in-flight requests get to finish after SIGTERM or SIGINT; those still running then are cut, "
+        "and the exit status is 5.",
         lambda n, r: values.integer(n, r, 1, 3600),
         20,
     ),
