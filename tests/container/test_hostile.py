@@ -422,7 +422,8 @@ def test_idle_keep_alive_connection_is_closed_after_keep_alive(image, flavor, ru
         connection.settimeout(keep_alive + 5)
         rest = connection.recv(65536)
         closed = time.monotonic() - answered
-    figures(flavor, f"idle keep-alive connection, KEEP_ALIVE={keep_alive}: seconds until closed", closed=round(closed, 2))
+    case = f"idle keep-alive connection, KEEP_ALIVE={keep_alive}: seconds until closed"
+    figures(flavor, case, closed=round(closed, 2))
     assert rest == b"" and keep_alive - 0.5 < closed < keep_alive + 1.5, f"closed after {closed:.2f} s"
 
 
