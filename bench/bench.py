@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import re
+import runpy
 import shutil
 import signal
 import socket
@@ -27,7 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
-FLAVORS = ("daphne", "granian", "hypercorn", "uvicorn")
+# One image per requirements file, as docker-bake.hcl builds them (images/versions.py).
+FLAVORS = tuple(runpy.run_path(str(ROOT / "images" / "versions.py"))["flavors"]())
 VIEWS = ("plain", "json")
 
 

@@ -18,11 +18,14 @@ from pathlib import Path
 import pytest
 import reliability_report
 
+from django_asgi import servers
+
 from polling import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("IMAGE", "django-asgi")
-FLAVORS = ("daphne", "granian", "hypercorn", "uvicorn")
+# The servers of this checkout's entrypoint (tests/unit/test_generated.py: one image each).
+FLAVORS = servers.names()
 
 
 # tests/arm64 runs images of another platform under emulation: `docker run` asks for it by name
@@ -41,12 +44,7 @@ def docker(*args: str, check: bool = True, timeout: float = 120, **kwargs) -> su
 
 
 # A harmless flag each server accepts, to show that `docker run IMAGE --flag` reaches it.
-SERVER_FLAG = {
-    "daphne": ["--ping-interval", "17"],
-    "granian": ["--backlog", "517"],
-    "hypercorn": ["--backlog", "517"],
-    "uvicorn": ["--backlog", "517"],
-}
+SERVER_FLAG = {flavor: list(servers.load(flavor).HARMLESS_FLAGS) for flavor in FLAVORS}
 
 
 def http_get(url: str, timeout: float = 5.0, headers: dict | None = None) -> tuple[int, str]:

@@ -12,12 +12,12 @@ import readme_claims
 import websockets
 import yaml
 
-from django_asgi.settings import VARIABLES
+from django_asgi.contract import VARIABLES
 
 from conftest import ROOT, build_on, docker
 
 FLY = tomllib.loads((ROOT / "examples" / "hello_django" / "fly.toml").read_text())
-DEFAULTS = {variable.name: variable.default for variable in VARIABLES}
+DEFAULTS = {variable.name: variable.shown_default for variable in VARIABLES}
 SUPERVISOR_MARGIN = 5  # seconds past GRACEFUL_TIMEOUT before workers are killed
 
 

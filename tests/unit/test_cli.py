@@ -31,7 +31,7 @@ from unit_support import (
     swap,
 )
 
-SERVER_NAMES = "daphne, granian, hypercorn, uvicorn"
+SERVER_NAMES = ", ".join(sorted(SERVERS))
 
 
 # --- dispatch ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from django_asgi import cli, discovery, settings
+from django_asgi import cli, contract, discovery
 from django_asgi.errors import ConfigError
 
 from unit_support import DEFAULT_APP, config_line
@@ -19,8 +19,8 @@ def make_project(root, *packages: str, asgi: bool = True) -> None:
 
 
 def resolve(app_dir, **env: str) -> str:
-    # Through settings.load, so DJANGO_ASGI_APP is parsed as the entrypoint parses it.
-    config = settings.load({"DJANGO_ASGI_SERVER": "granian", "WORKERS": "1", **env})
+    # Through contract.load, so DJANGO_ASGI_APP is parsed as the entrypoint parses it.
+    config = contract.load({"DJANGO_ASGI_SERVER": "granian", "WORKERS": "1", **env})
     return discovery.resolve(config.app, env, app_dir)
 
 

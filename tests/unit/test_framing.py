@@ -118,7 +118,7 @@ def test_websocket_message_over_the_limit_closes_with_1009(message, closed):
 @pytest.mark.parametrize("raw, size", [("100M", 100 * 2**20), ("512k", 512 * 1024), ("1G", 2**30), ("2MiB", 2 * 2**20),
                                        ("1048576", 2**20), (" 7 ", 7)])  # fmt: skip
 def test_sizes(raw, size):
-    from django_asgi.values import size as parse
+    from django_asgi.parsers import size as parse
 
     assert parse("MAX_REQUEST_BODY", raw) == size
 

@@ -1,6 +1,6 @@
 """Property: whatever the environment holds, the entrypoint gives a command or one line of error, nothing else.
 
-The bulk runs in-process on settings.load / cli.build with a dict (any string,
+The bulk runs in-process on contract.load / cli.build with a dict (any string,
 NUL included); a few examples go through a real `python -m django_asgi
 --dry-run`, where the environment cannot hold NUL.
 """
@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from django_asgi import cli, servers
-from django_asgi import settings as contract
+from django_asgi import cli, contract
 from django_asgi.errors import ConfigError
+from django_asgi.servers import command
 
 from unit_support import SERVERS, run_entrypoint
 
@@ -74,7 +74,7 @@ def check(env, app_dir) -> None:
         assert len(line.splitlines()) == 1 and "\n" not in line and "\r" not in line
         assert error.variable in NAMES
         return
-    assert isinstance(plan, servers.Plan)
+    assert isinstance(plan, command.Plan)
     assert isinstance(plan.argv, list) and plan.argv and all(isinstance(arg, str) for arg in plan.argv)
     assert plan.argv[0]
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in plan.env.items())
@@ -101,7 +101,7 @@ def test_several_variables(app_dir, env):
 @settings(max_examples=200)
 @given(env=st.dictionaries(st.sampled_from(NAMES), VALUES))
 def test_each_value_alone(env):
-    # settings.value() is what the healthcheck uses: the same two outcomes, one variable at a time.
+    # contract.value() is what the healthcheck uses: the same two outcomes, one variable at a time.
     for name in env:
         if name == "DJANGO_SETTINGS_MODULE":
             continue

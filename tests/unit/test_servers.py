@@ -384,9 +384,9 @@ def test_server_name_is_case_insensitive(build, server):
 
 
 def test_bad_web_concurrency_is_refused_even_when_workers_is_set():
-    from django_asgi import settings
+    from django_asgi import contract
     from django_asgi.errors import ConfigError
 
     with pytest.raises(ConfigError) as caught:
-        settings.load({"DJANGO_ASGI_SERVER": "granian", "WORKERS": "2", "WEB_CONCURRENCY": "many"})
+        contract.load({"DJANGO_ASGI_SERVER": "granian", "WORKERS": "2", "WEB_CONCURRENCY": "many"})
     assert caught.value.variable == "WEB_CONCURRENCY"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import django_asgi
-from django_asgi import steps
+from django_asgi import servers, steps
 
 from polling import wait_for  # noqa: F401  (re-exported for the unit tests)
 
@@ -17,7 +17,7 @@ PY = sys.executable
 # The directory of the interpreter under test, so that "python" resolves to it in children.
 BIN_DIR = str(Path(sys.executable).parent)
 
-SERVERS = ("daphne", "hypercorn", "uvicorn", "granian")
+SERVERS = tuple(servers.SERVERS)
 DEFAULT_APP = "django_asgi.default_app.asgi:application"
 WRAPPER = "django_asgi.asgi:application"
 # granian is given the wrapper's file (servers/granian.py says why).

@@ -11,7 +11,7 @@ import os
 import sys
 
 from django_asgi.boot import load_or_exit
-from django_asgi.servers import CLIENT_IP_HEADER, MAX_BODY, MAX_HEAD, MAX_MESSAGE, TRUSTED_PROXIES
+from django_asgi.handoff import CLIENT_IP_HEADER, MAX_BODY, MAX_HEAD, MAX_MESSAGE, TRUSTED_PROXIES
 from django_asgi.wrapper import TrustedProxies, wrap
 
 

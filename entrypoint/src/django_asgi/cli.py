@@ -15,9 +15,10 @@ import os
 import shlex
 import sys
 
-from django_asgi import discovery, servers, settings
+from django_asgi import contract, discovery, servers
 from django_asgi.boot import BOOT_ID, new_id
 from django_asgi.errors import ConfigError, StartRefused, StepFailed
+from django_asgi.servers import command
 
 # dumb-init reaps zombies and passes signals to the one child only (a process group would get
 # them twice). SIGINT becomes SIGTERM: Fly.io stops with SIGINT, which gunicorn treats as a fast,
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 def switch_user(env, app_dir: str) -> None:
     """As root: hand /data and WRITABLE_DIRS to DJANGO_ASGI_USER and become it. Otherwise check that
     WRITABLE_DIRS are writable as they are (nobody here can hand them over)."""
-    user, writable = settings.value(env, "DJANGO_ASGI_USER"), settings.value(env, "WRITABLE_DIRS")
+    user, writable = contract.value(env, "DJANGO_ASGI_USER"), contract.value(env, "WRITABLE_DIRS")
     if os.geteuid() == 0:
         from django_asgi import privileges
 
@@ -65,8 +66,8 @@ def switch_user(env, app_dir: str) -> None:
             )
 
 
-def build(extra: list[str], env, app_dir: str | os.PathLike) -> tuple[settings.Config, str, servers.Plan]:
-    config = settings.load(env)
+def build(extra: list[str], env, app_dir: str | os.PathLike) -> tuple[contract.Config, str, command.Plan]:
+    config = contract.load(env)
     app = discovery.resolve(config.app, env, app_dir)
     plan = servers.load(config.server).plan(config, app, tuple(extra))
     return config, app, plan
@@ -90,8 +91,8 @@ def serve(extra: list[str], env, app_dir: str | os.PathLike, dry_run: bool = Fal
     return _exec(plan.argv, {**env, **plan.env, BOOT_ID: new_id()})
 
 
-def _summary(config: settings.Config, app: str, env) -> str:
-    bind = servers.host_port(config)
+def _summary(config: contract.Config, app: str, env) -> str:
+    bind = command.host_port(config)
     if app == discovery.DJANGO_HANDLER:
         app = f"Django's ASGI handler for {env['DJANGO_SETTINGS_MODULE'].strip()} (no asgi.py found)"
     return (

@@ -33,8 +33,8 @@ import sys
 import time
 
 from django_asgi import inflight
+from django_asgi.handoff import HEAD_LIMIT, MAX_BODY
 from django_asgi.patching import replace, require
-from django_asgi.servers import HEAD_LIMIT, MAX_BODY
 
 LEVELS = {
     "debug": logging.DEBUG,

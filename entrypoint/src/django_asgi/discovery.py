@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from django_asgi import values
+from django_asgi import parsers
 from django_asgi.errors import ConfigError
 
 DEFAULT_APP = "django_asgi.default_app.asgi:application"
@@ -51,7 +51,7 @@ def resolve(app: str | None, env: Mapping[str, str], app_dir: str | os.PathLike)
 def settings_module(env: Mapping[str, str]) -> str:
     """DJANGO_SETTINGS_MODULE, checked for shape; empty when unset."""
     settings = env.get("DJANGO_SETTINGS_MODULE", "").strip()
-    if settings and (":" in settings or not values.is_dotted(settings)):
+    if settings and (":" in settings or not parsers.is_dotted(settings)):
         raise ConfigError("DJANGO_SETTINGS_MODULE", settings, "expected a dotted module path, such as mysite.settings")
     return settings
 

@@ -14,8 +14,8 @@ import os
 import signal
 
 from django_asgi import inflight
+from django_asgi.handoff import GRACEFUL_TIMEOUT
 from django_asgi.patching import replace
-from django_asgi.servers import GRACEFUL_TIMEOUT
 from django_asgi.wrapper import OpenWebSockets
 
 CLOSE_WAIT = 1.0  # seconds the close frames may take before granian stops anyway

@@ -3,7 +3,7 @@
 import http.client
 from collections.abc import Mapping
 
-from django_asgi import settings
+from django_asgi import contract
 from django_asgi.errors import ConfigError
 
 # A wildcard bind is reached through loopback; every server's :: is dual-stack.
@@ -12,9 +12,9 @@ _LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "127.0.0.1"}
 
 def main(env: Mapping[str, str]) -> int:
     try:
-        port = settings.value(env, "PORT")
-        host = _LOOPBACK.get(settings.value(env, "HOST"), settings.value(env, "HOST"))
-        path = settings.value(env, "HEALTHCHECK_PATH")
+        port = contract.value(env, "PORT")
+        host = _LOOPBACK.get(contract.value(env, "HOST"), contract.value(env, "HOST"))
+        path = contract.value(env, "HEALTHCHECK_PATH")
     except ConfigError as error:
         print(error.line(), flush=True)
         return 1

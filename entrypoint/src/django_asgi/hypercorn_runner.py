@@ -35,8 +35,8 @@ import os
 import sys
 
 from django_asgi import inflight
+from django_asgi.handoff import HEAD_LIMIT, MAX_MESSAGE
 from django_asgi.patching import replace, require
-from django_asgi.servers import HEAD_LIMIT, MAX_MESSAGE
 
 IDLE_GRACE = 1.0  # seconds
 

@@ -34,8 +34,8 @@ from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker as _UvicornWorker
 
 from django_asgi import inflight
+from django_asgi.handoff import HEAD_LIMIT, MAX_MESSAGE
 from django_asgi.patching import overridden, replace
-from django_asgi.servers import HEAD_LIMIT, MAX_MESSAGE
 
 IDLE_GRACE = 1.0  # seconds
 PONG_BACKLOG = 64 * 1024  # unsent bytes past which a ping gets no pong

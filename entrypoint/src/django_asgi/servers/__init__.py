@@ -1,65 +1,43 @@
-"""Server mappings: one module per server, each turning a Config into a Plan.
+"""The servers: one module each, named in SERVERS, each turning a Config into a Plan.
 
-A module here is a server: it defines DISTRIBUTIONS (the packages whose versions
-the summary line reports), PATCHES (django_asgi.patching), plan(config, app, extra)
--> Plan and check_arguments(args), which runs the server's own parser over extra
-flags. Adding a server is adding a module.
+A server's module (django_asgi.servers.<name>) declares its facts and builds its command:
+- DISTRIBUTIONS: the packages whose versions the summary line reports (the first is the server);
+- PATCHES: what django_asgi.patching applies at the image build ("module" or "module:function");
+- TAG: what the README's tag table says of the image;
+- FLAVOR_TABLE: its column of the README's flavor table ("Which flavor?"), by row;
+- HARMLESS_FLAGS: extra flags it accepts that change nothing a test looks at but the command line;
+- plan(config, app, extra) -> Plan (django_asgi.servers.command has the shared pieces);
+- check_arguments(args): the server's own parser run over extra flags (django_asgi.arguments).
+Code that runs inside the server's processes lives beside the package's other modules, named
+after the server: <name>_runner (a main process, `python -m`), <name>_worker (imported in the
+workers or by the server to load a worker class).
+
+Adding a server is its module here, its line in SERVERS, and its images/requirements/<name>.in
+and lock; the tests then ask for its expected command line (tests/unit/unit_support.py).
 """
 
 import importlib
-import os
-import sys
 
 from django_asgi.errors import ConfigError, StartRefused
-from django_asgi.settings import Config
 
-# Every server loads the user's app through this (django_asgi.asgi).
-WRAPPER_APP = "django_asgi.asgi:application"
-# The peers whose X-Forwarded-* headers the wrapper applies.
-TRUSTED_PROXIES = "DJANGO_ASGI_TRUSTED_PROXIES"
-# The limits the wrapper (and the patched servers) apply, in bytes.
-MAX_BODY = "DJANGO_ASGI_MAX_BODY"
-MAX_MESSAGE = "DJANGO_ASGI_MAX_MESSAGE"
-# The request head (request line and headers) every flavor takes, in bytes; a larger one gets 431
-# (granian: 414 or 431 for a long request line), however the bytes arrive.
-HEAD_LIMIT = 64 * 1024
-# Set for a server whose own head limit depends on how the head arrives (granian): the wrapper
-# applies HEAD_LIMIT to what it let through.
-MAX_HEAD = "DJANGO_ASGI_MAX_HEAD"
-# Seconds a worker has to finish its requests once told to stop, for a worker that cannot read it
-# from its server's configuration (granian's).
-GRACEFUL_TIMEOUT = "DJANGO_ASGI_GRACEFUL_TIMEOUT"
-# The header (lower-case) the trusted proxies set to the client's address.
-CLIENT_IP_HEADER = "DJANGO_ASGI_CLIENT_IP_HEADER"
-
-
-class Plan:
-    """The command to exec, and what it adds to the environment."""
-
-    __slots__ = ("argv", "env")
-
-    def __init__(self, argv: list[str], env: dict[str, str] | None = None) -> None:
-        self.argv = argv
-        self.env = env or {}
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Plan) and (self.argv, self.env) == (other.argv, other.env)
-
-    def __repr__(self) -> str:
-        return f"Plan({self.argv!r}, {self.env!r})"
+# In the order of the README's tables.
+SERVERS = {
+    "granian": "django_asgi.servers.granian",
+    "uvicorn": "django_asgi.servers.uvicorn",
+    "hypercorn": "django_asgi.servers.hypercorn",
+    "daphne": "django_asgi.servers.daphne",
+}
 
 
 def names() -> tuple[str, ...]:
-    # A directory listing, not pkgutil: this runs at every container start.
-    return tuple(
-        sorted(name[:-3] for name in os.listdir(__path__[0]) if name.endswith(".py") and not name.startswith("_"))
-    )
+    """The servers, alphabetically (as messages list them)."""
+    return tuple(sorted(SERVERS))
 
 
 def load(name: str):
-    if name not in names():
+    if name not in SERVERS:
         raise ConfigError("DJANGO_ASGI_SERVER", name, f"expected one of {', '.join(names())}")
-    return importlib.import_module(f"{__name__}.{name}")
+    return importlib.import_module(SERVERS[name])
 
 
 def versions(name: str) -> list[str]:
@@ -77,7 +55,7 @@ def installed(distribution: str) -> str:
         return "(not installed)"
 
 
-def check_arguments(config: Config, extra: tuple[str, ...] | list[str]) -> None:
+def check_arguments(config, extra: tuple[str, ...] | list[str]) -> None:
     """Extra flags (SERVER_ARGS, then those after the image name) the server's parser refuses stop the
     start with one line. Without the server installed there is nothing to ask (its command then fails)."""
     args = [*config.server_args, *extra]
@@ -95,61 +73,3 @@ def check_arguments(config: Config, extra: tuple[str, ...] | list[str]) -> None:
         import shlex
 
         raise StartRefused(f"{config.server} refuses the server flags {shlex.join(args)!r}: {error}") from None
-
-
-def host_port(config: Config) -> str:
-    """host:port, with brackets around IPv6 addresses."""
-    host = f"[{config.host}]" if ":" in config.host else config.host
-    return f"{host}:{config.port}"
-
-
-def refuse(config: Config, variable: str, reason: str) -> None:
-    """A variable this server cannot honour is an error when set, never ignored."""
-    if variable in config.given:
-        raise ConfigError(variable, config.given[variable], reason)
-
-
-def served(config: Config, app: str) -> tuple[str, dict[str, str]]:
-    """The app target and environment: the user's app through django_asgi.asgi, which applies
-    FORWARDED_ALLOW_IPS and the limits the same way for every server."""
-    env = {
-        "DJANGO_ASGI_APP": app,
-        MAX_BODY: str(config.max_request_body),
-        MAX_MESSAGE: str(config.max_websocket_message),
-    }
-    if config.forwarded_allow_ips:
-        env[TRUSTED_PROXIES] = ",".join(config.forwarded_allow_ips)
-        if config.client_ip_header:
-            env[CLIENT_IP_HEADER] = config.client_ip_header.lower()
-    return WRAPPER_APP, env
-
-
-def gunicorn_style(config: Config) -> list[str]:
-    """The flags gunicorn and hypercorn spell alike (hypercorn's command line follows gunicorn's)."""
-    # fmt: off
-    return [
-        "--log-level", config.log_level,
-        "--error-logfile", "-",
-        *(["--access-logfile", "-"] if config.access_log else []),
-        "--graceful-timeout", str(config.graceful_timeout),
-        "--keep-alive", str(config.keep_alive),
-    ]
-    # fmt: on
-
-
-def supervised(config: Config, child: list[str], *, workers: int, socket: bool, reload_signal: str = "") -> list[str]:
-    """Run child under django_asgi.supervise (several processes, one socket, respawn, reload)."""
-    argv = [
-        sys.executable,
-        "-m",
-        "django_asgi.supervise",
-        "--workers",
-        str(workers),
-        "--graceful-timeout",
-        str(config.graceful_timeout),
-    ]
-    if socket:
-        argv += ["--bind", host_port(config)]
-    if config.reload:
-        argv += ["--reload", reload_signal or "restart"]
-    return [*argv, "--", *child]

@@ -6,15 +6,38 @@ separate daphnes under django_asgi.supervise, sharing one listening socket
 passed the systemd way (Twisted never sets SO_REUSEPORT).
 """
 
+from __future__ import annotations
+
 import sys
 
 from django_asgi.arguments import argparse_check
-from django_asgi.servers import WRAPPER_APP, Plan, refuse, served, supervised
-from django_asgi.settings import Config
+from django_asgi.handoff import WRAPPER_APP
+from django_asgi.servers.command import Plan, refuse, supervised, wrapped_app
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from django_asgi.contract import Config
 
 DISTRIBUTIONS = ("daphne",)
 # Patches of the server's internals (django_asgi.patching checks them at image build).
 PATCHES = "django_asgi.daphne_runner:install_patches"
+
+# The README's tag table and its column of the flavor table ("Which flavor?"), checked by the tests.
+TAG = "[daphne](https://github.com/django/daphne), the Channels reference server"
+FLAVOR_TABLE = {
+    "HTTP/1.1 and WebSocket": "yes",
+    "HTTP/2 without TLS (prior knowledge)": "no (the image has no HTTP/2 support for Twisted)",
+    "Workers (`WORKERS`)": "one daphne each, under `django_asgi.supervise`",
+    "Recycling (`MAX_REQUESTS`)": "no",
+    "Reload (`RELOAD=1`)": "yes",
+    "Access log (`ACCESS_LOG`)": "yes",
+    "Django Channels": "yes (its reference server)",
+    "WebSocket message over `MAX_WEBSOCKET_MESSAGE`": "1009 before it is read",
+    "Ping flood from a client that never reads": "bounded",
+    "Open WebSockets on SIGTERM or SIGINT": "closed at once with 1001",
+}
+# Accepted, seen in the command line, and changing nothing else a test looks at.
+HARMLESS_FLAGS = ("--ping-interval", "17")
 BACKLOG = 2048  # pending connections, as django_asgi.supervise listens with
 
 
@@ -27,7 +50,7 @@ def check_arguments(args: list[str]) -> None:
 def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
     refuse(config, "MAX_REQUESTS", "daphne cannot recycle workers; unset it")
     # daphne never sends lifespan; its --proxy-headers would trust every peer.
-    target, env = served(config, app)
+    target, env = wrapped_app(config, app)
     runner = [
         sys.executable,
         "-m",

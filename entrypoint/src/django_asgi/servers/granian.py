@@ -1,15 +1,40 @@
 """granian: Rust HTTP core, workers of its own, HTTP/2 cleartext."""
 
+from __future__ import annotations
+
 import os
 import sys
 
 from django_asgi.arguments import click_check
-from django_asgi.servers import GRACEFUL_TIMEOUT, HEAD_LIMIT, MAX_HEAD, Plan, refuse, served, supervised
-from django_asgi.settings import Config
+from django_asgi.handoff import GRACEFUL_TIMEOUT, HEAD_LIMIT, MAX_HEAD
+from django_asgi.servers.command import Plan, refuse, supervised, wrapped_app
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from django_asgi.contract import Config
 
 DISTRIBUTIONS = ("granian",)
 # Patches of the server's internals (django_asgi.patching checks them at image build).
 PATCHES = "django_asgi.granian_worker:install_patches"
+
+# The README's tag table and its column of the flavor table ("Which flavor?"), checked by the tests.
+TAG = "[granian](https://github.com/emmett-framework/granian): Rust HTTP core, its own workers"
+FLAVOR_TABLE = {
+    "HTTP/1.1 and WebSocket": "yes",
+    "HTTP/2 without TLS (prior knowledge)": "with `SERVER_ARGS='--http auto'` "
+    "(then connections that send nothing stay open)",
+    "Workers (`WORKERS`)": "granian's own",
+    "Recycling (`MAX_REQUESTS`)": "no (by age or memory through `SERVER_ARGS`)",
+    "Reload (`RELOAD=1`)": "yes",
+    "Access log (`ACCESS_LOG`)": "yes",
+    "Django Channels": "yes",
+    "WebSocket message over `MAX_WEBSOCKET_MESSAGE`": "1009 after granian assembled it (frames over 16 MiB refused "
+    "unread, without a code; messages up to 64 MiB buffered)",
+    "Ping flood from a client that never reads": "not bounded (granian answers every ping)",
+    "Open WebSockets on SIGTERM or SIGINT": "closed at once with 1001",
+}
+# Accepted, seen in the command line, and changing nothing else a test looks at.
+HARMLESS_FLAGS = ("--backlog", "517")
 BACKPRESSURE = 4096  # connections per worker
 BACKLOG = 2048  # pending connections (granian's default is 1024), as on the other flavors
 # granian takes a dotted target for a path under the working directory and climbs out of every
@@ -34,7 +59,7 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
     )
     if config.keep_alive > 60:
         refuse(config, "KEEP_ALIVE", "granian allows at most 60 seconds")
-    _, env = served(config, app)
+    _, env = wrapped_app(config, app)
     # hyper checks its buffer only while a head is incomplete: one that arrives whole may pass it.
     env[MAX_HEAD] = str(HEAD_LIMIT)
     # The workers count what is still running shortly before granian kills them.

@@ -8,15 +8,38 @@ django_asgi.hypercorn_runner, which keeps keep-alive clients from losing
 requests when it stops.
 """
 
+from __future__ import annotations
+
 import sys
 
 from django_asgi.arguments import argparse_check
-from django_asgi.servers import WRAPPER_APP, Plan, gunicorn_style, host_port, served, supervised
-from django_asgi.settings import Config
+from django_asgi.handoff import WRAPPER_APP
+from django_asgi.servers.command import Plan, gunicorn_style, host_port, supervised, wrapped_app
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from django_asgi.contract import Config
 
 DISTRIBUTIONS = ("hypercorn",)
 # Patches of the server's internals (django_asgi.patching checks them at image build).
 PATCHES = "django_asgi.hypercorn_runner:install_patches"
+
+# The README's tag table and its column of the flavor table ("Which flavor?"), checked by the tests.
+TAG = "[hypercorn](https://github.com/pgjones/hypercorn) on uvloop, HTTP/2 cleartext"
+FLAVOR_TABLE = {
+    "HTTP/1.1 and WebSocket": "yes",
+    "HTTP/2 without TLS (prior knowledge)": "yes (and `Upgrade: h2c`)",
+    "Workers (`WORKERS`)": "one hypercorn each, under `django_asgi.supervise`",
+    "Recycling (`MAX_REQUESTS`)": "yes",
+    "Reload (`RELOAD=1`)": "yes",
+    "Access log (`ACCESS_LOG`)": "yes",
+    "Django Channels": "yes",
+    "WebSocket message over `MAX_WEBSOCKET_MESSAGE`": "1009 before it is read",
+    "Ping flood from a client that never reads": "bounded",
+    "Open WebSockets on SIGTERM or SIGINT": "closed at once with 1001",
+}
+# Accepted, seen in the command line, and changing nothing else a test looks at.
+HARMLESS_FLAGS = ("--backlog", "517")
 
 
 def check_arguments(args: list[str]) -> None:
@@ -27,7 +50,7 @@ def check_arguments(args: list[str]) -> None:
 
 def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
     # hypercorn has no switch to turn lifespan off: the wrapper answers it.
-    target, env = served(config, app)
+    target, env = wrapped_app(config, app)
     # fmt: off
     options = [
         "--worker-class", "uvloop",

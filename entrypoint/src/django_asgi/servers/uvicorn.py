@@ -1,12 +1,35 @@
 """uvicorn: gunicorn managing uvicorn workers (uvloop, httptools, websockets)."""
 
+from __future__ import annotations
+
 from django_asgi.arguments import Refused, argparse_check, one_line
-from django_asgi.servers import WRAPPER_APP, Plan, gunicorn_style, host_port, served, supervised
-from django_asgi.settings import Config
+from django_asgi.handoff import WRAPPER_APP
+from django_asgi.servers.command import Plan, gunicorn_style, host_port, supervised, wrapped_app
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from django_asgi.contract import Config
 
 DISTRIBUTIONS = ("uvicorn", "gunicorn")
 # Patches of the server's internals (django_asgi.patching checks them at image build).
 PATCHES = "django_asgi.uvicorn_worker"
+
+# The README's tag table and its column of the flavor table ("Which flavor?"), checked by the tests.
+TAG = "gunicorn managing [uvicorn](https://www.uvicorn.org/) workers (uvicorn-worker, uvloop, httptools, websockets)"
+FLAVOR_TABLE = {
+    "HTTP/1.1 and WebSocket": "yes",
+    "HTTP/2 without TLS (prior knowledge)": "no",
+    "Workers (`WORKERS`)": "gunicorn's",
+    "Recycling (`MAX_REQUESTS`)": "yes",
+    "Reload (`RELOAD=1`)": "yes",
+    "Access log (`ACCESS_LOG`)": "yes",
+    "Django Channels": "yes",
+    "WebSocket message over `MAX_WEBSOCKET_MESSAGE`": "1009 before it is read",
+    "Ping flood from a client that never reads": "bounded",
+    "Open WebSockets on SIGTERM or SIGINT": "closed at once with 1012",
+}
+# Accepted, seen in the command line, and changing nothing else a test looks at.
+HARMLESS_FLAGS = ("--backlog", "517")
 
 
 def check_arguments(args: list[str]) -> None:
@@ -29,7 +52,7 @@ def check_arguments(args: list[str]) -> None:
 
 
 def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
-    target, env = served(config, app)
+    target, env = wrapped_app(config, app)
     # fmt: off
     argv = [
         "gunicorn",

@@ -6,7 +6,7 @@ cannot drift apart.
 
 from __future__ import annotations
 
-from django_asgi import values
+from django_asgi import parsers, servers
 from django_asgi.errors import ConfigError
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
@@ -19,17 +19,23 @@ if TYPE_CHECKING:
 
 
 class Variable:
-    __slots__ = ("default", "example", "fallback", "help", "name", "parse")
+    __slots__ = ("default", "example", "help", "name", "parse", "shown_default")
 
     def __init__(
-        self, name: str, default: str, example: str, help: str, parse: Callable[[str, str], Any], fallback: Any = None
+        self,
+        name: str,
+        shown_default: str,
+        example: str,
+        help: str,
+        parse: Callable[[str, str], Any],
+        default: Any = None,
     ) -> None:
         self.name = name
-        self.default = default  # as the README shows it
+        self.shown_default = shown_default  # the default as the README says it
         self.example = example
         self.help = help
         self.parse = parse
-        self.fallback = fallback  # the parsed value when unset
+        self.default = default  # the parsed value when unset
 
 
 VARIABLES: tuple[Variable, ...] = (
@@ -38,7 +44,7 @@ VARIABLES: tuple[Variable, ...] = (
         "set by each image",
         "granian",
         "The server to run: daphne, hypercorn, uvicorn (gunicorn with uvicorn workers) or granian.",
-        lambda n, r: values.choice(n, r, _servers()),
+        lambda n, r: parsers.choice(n, r, servers.names()),
     ),
     Variable(
         "DJANGO_ASGI_APP",
@@ -48,42 +54,42 @@ VARIABLES: tuple[Variable, ...] = (
         "Unset: <package>.asgi:application for the nearest package of DJANGO_SETTINGS_MODULE holding an asgi.py, "
         "else Django's own ASGI handler for those settings (all an asgi.py does); without DJANGO_SETTINGS_MODULE, "
         "the single */asgi.py in the working directory, else the built-in default app.",
-        values.app_path,
+        parsers.app_path,
     ),
     Variable(
         "HOST",
         "0.0.0.0",
         "::",
         "Address to bind; :: listens on IPv6 and IPv4 (Fly.io's private network needs it).",
-        values.host,
+        parsers.host,
         "0.0.0.0",
     ),
-    Variable("PORT", "8000", "8080", "TCP port to listen on.", lambda n, r: values.integer(n, r, 1, 65535), 8000),
+    Variable("PORT", "8000", "8080", "TCP port to listen on.", lambda n, r: parsers.integer(n, r, 1, 65535), 8000),
     Variable(
         "WORKERS",
         "CPUs available",
         "4",
         "Worker processes. Unset: WEB_CONCURRENCY if set, else the CPUs this container may use "
         "(CFS quota rounded up, so --cpus 1.5 gives 2; CPU affinity; CPU count; the smallest).",
-        lambda n, r: values.integer(n, r, 1, 1024),
+        lambda n, r: parsers.integer(n, r, 1, 1024),
     ),
     Variable(
         "WEB_CONCURRENCY",
         "unset",
         "2",
         "Worker processes when WORKERS is unset (the Heroku and Fly.io convention).",
-        lambda n, r: values.integer(n, r, 1, 1024),
+        lambda n, r: parsers.integer(n, r, 1, 1024),
     ),
     Variable(
         "LOG_LEVEL",
         "info",
         "warning",
         "Server log level: debug, info, warning, error or critical.",
-        lambda n, r: values.choice(n, r, LOG_LEVELS),
+        lambda n, r: parsers.choice(n, r, LOG_LEVELS),
         "info",
     ),
     Variable(
-        "ACCESS_LOG", "1", "0", "Log one line per request to stdout, whatever LOG_LEVEL says.", values.boolean, True
+        "ACCESS_LOG", "1", "0", "Log one line per request to stdout, whatever LOG_LEVEL says.", parsers.boolean, True
     ),
     Variable(
         "FORWARDED_ALLOW_IPS",
@@ -93,7 +99,7 @@ VARIABLES: tuple[Variable, ...] = (
         "addresses and networks (the client is the right-most X-Forwarded-For entry not in it), or * "
         "(exactly the peer is trusted: the client is the right-most entry). Unset with FLY_APP_NAME set "
         "(every Fly.io machine): *.",
-        values.networks,
+        parsers.networks,
         (),
     ),
     Variable(
@@ -102,7 +108,7 @@ VARIABLES: tuple[Variable, ...] = (
         "Fly-Client-IP",
         "A header the trusted proxies set to the client's address themselves, used instead of "
         "X-Forwarded-For. Unset with FLY_APP_NAME set: Fly-Client-IP.",
-        values.header_name,
+        parsers.header_name,
     ),
     Variable(
         "GRACEFUL_TIMEOUT",
@@ -110,7 +116,7 @@ VARIABLES: tuple[Variable, ...] = (
         "30",
         "Seconds in-flight requests get to finish after SIGTERM or SIGINT; those still running then are cut, "
         "and the exit status is 5.",
-        lambda n, r: values.integer(n, r, 1, 3600),
+        lambda n, r: parsers.integer(n, r, 1, 3600),
         20,
     ),
     Variable(
@@ -119,7 +125,7 @@ VARIABLES: tuple[Variable, ...] = (
         "30",
         "Seconds a connection may stay silent: idle between requests, before its first request, or "
         "(granian, uvicorn) before its request head is complete. granian: at most 60.",
-        lambda n, r: values.integer(n, r, 1, 3600),
+        lambda n, r: parsers.integer(n, r, 1, 3600),
         5,
     ),
     Variable(
@@ -129,7 +135,7 @@ VARIABLES: tuple[Variable, ...] = (
         "Replace a worker after this many requests, counted per request however the connections are kept "
         "(hypercorn, which serves one more; uvicorn, plus up to a tenth at random so workers are not replaced "
         "together); refused by servers that cannot.",
-        lambda n, r: values.integer(n, r, 1, 100_000_000),
+        lambda n, r: parsers.integer(n, r, 1, 100_000_000),
     ),
     Variable(
         "MAX_REQUEST_BODY",
@@ -137,7 +143,7 @@ VARIABLES: tuple[Variable, ...] = (
         "20M",
         "Largest request body in bytes (K, M, G for KiB, MiB, GiB). A larger Content-Length is answered "
         "413 before the body is read; a chunked body is cut with 413 where it passes the limit.",
-        values.size,
+        parsers.size,
         100 * 1024**2,
     ),
     Variable(
@@ -146,7 +152,7 @@ VARIABLES: tuple[Variable, ...] = (
         "16M",
         "Largest WebSocket message in bytes (K, M, G as above), all its frames together; a larger one "
         "closes the connection with 1009.",
-        values.size,
+        parsers.size,
         1024**2,
     ),
     Variable(
@@ -154,7 +160,7 @@ VARIABLES: tuple[Variable, ...] = (
         "0",
         "1",
         "Development: restart the server when a .py file under the working directory changes.",
-        values.boolean,
+        parsers.boolean,
         False,
     ),
     Variable(
@@ -164,7 +170,7 @@ VARIABLES: tuple[Variable, ...] = (
         "Extra server flags, split like a shell would; each server has its own (the example is granian's). "
         "The server's own parser checks them before anything starts (0.04 to 0.3 s, only when flags are given): "
         "a flag or value it refuses is one line and exit 2.",
-        values.arguments,
+        parsers.arguments,
         (),
     ),
     Variable(
@@ -172,7 +178,7 @@ VARIABLES: tuple[Variable, ...] = (
         "/",
         "/healthz",
         "Path that django-asgi healthcheck requests; any answer below 500 counts as healthy.",
-        values.url_path,
+        parsers.url_path,
         "/",
     ),
     Variable(
@@ -181,7 +187,7 @@ VARIABLES: tuple[Variable, ...] = (
         "1",
         "Run migrate --noinput before serving: python manage.py in the working directory, "
         "else python -m django with DJANGO_SETTINGS_MODULE.",
-        values.boolean,
+        parsers.boolean,
         False,
     ),
     Variable(
@@ -190,7 +196,7 @@ VARIABLES: tuple[Variable, ...] = (
         "1",
         "Run collectstatic --noinput before serving, like DJANGO_MIGRATE (STATIC_ROOT must be writable: "
         "under /data or in WRITABLE_DIRS; collecting at build time is better).",
-        values.boolean,
+        parsers.boolean,
         False,
     ),
     Variable(
@@ -200,7 +206,7 @@ VARIABLES: tuple[Variable, ...] = (
         "uid:gid that a container started as root switches to, after making /data and WRITABLE_DIRS writable "
         "by it; the steps, hooks, server and commands all run as this user. Started as another user "
         "(--user, runAsUser), nothing is switched.",
-        values.user,
+        parsers.user,
     ),
     Variable(
         "WRITABLE_DIRS",
@@ -208,7 +214,7 @@ VARIABLES: tuple[Variable, ...] = (
         "/app/media",
         "Directories besides /data that a container started as root makes writable by DJANGO_ASGI_USER "
         "(created when missing; comma-separated absolute paths). Nothing else of the image is writable but /tmp.",
-        values.directories,
+        parsers.directories,
         (),
     ),
 )
@@ -219,14 +225,8 @@ _BY_NAME = {variable.name: variable for variable in VARIABLES}
 def markdown_table() -> str:
     """The README's variable reference."""
     rows = ["| Variable | Default | Example | Meaning |", "| --- | --- | --- | --- |"]
-    rows += [f"| `{v.name}` | {v.default} | `{v.example}` | {v.help} |" for v in VARIABLES]
+    rows += [f"| `{v.name}` | {v.shown_default} | `{v.example}` | {v.help} |" for v in VARIABLES]
     return "\n".join(rows)
-
-
-def _servers() -> tuple[str, ...]:
-    from django_asgi import servers
-
-    return servers.names()
 
 
 class Config:
@@ -250,7 +250,7 @@ class Config:
     max_websocket_message: int
     migrate: bool
     collectstatic: bool
-    given: Mapping[str, str]  # raw values of the variables that are set, for refusals
+    raw: Mapping[str, str]  # the variables that are set, as they are written (for refusals)
 
     def __init__(self, **fields: Any) -> None:
         missing = set(_CONFIG_FIELDS) ^ set(fields)
@@ -276,7 +276,7 @@ def value(env: Mapping[str, str], name: str) -> Any:
     variable = _BY_NAME[name]
     raw = env.get(name)
     if raw is None or not raw.strip():
-        return variable.fallback
+        return variable.default
     return variable.parse(name, raw)
 
 
@@ -288,7 +288,7 @@ def load(env: Mapping[str, str], cpus: Callable[[], int] | None = None) -> Confi
 
     server = get("DJANGO_ASGI_SERVER")
     if server is None:
-        raise ConfigError("DJANGO_ASGI_SERVER", None, f"not set; expected one of {', '.join(_servers())}")
+        raise ConfigError("DJANGO_ASGI_SERVER", None, f"not set; expected one of {', '.join(servers.names())}")
     # Both are checked; WORKERS wins when both are set.
     workers, web_concurrency = get("WORKERS"), get("WEB_CONCURRENCY")
     workers = workers or web_concurrency
@@ -298,7 +298,7 @@ def load(env: Mapping[str, str], cpus: Callable[[], int] | None = None) -> Confi
         workers = (cpus or available_cpus)()
     on_fly = bool(env.get("FLY_APP_NAME", "").strip())
     get("HEALTHCHECK_PATH")  # read by `django-asgi healthcheck`; a bad value should fail the start, not the probe
-    given = {name: env[name] for name in _BY_NAME if env.get(name, "").strip()}
+    raw = {name: env[name] for name in _BY_NAME if env.get(name, "").strip()}
     return Config(
         server=server,
         app=get("DJANGO_ASGI_APP"),
@@ -319,5 +319,5 @@ def load(env: Mapping[str, str], cpus: Callable[[], int] | None = None) -> Confi
         max_websocket_message=get("MAX_WEBSOCKET_MESSAGE"),
         migrate=get("DJANGO_MIGRATE"),
         collectstatic=get("DJANGO_COLLECTSTATIC"),
-        given=given,
+        raw=raw,
     )

@@ -1,0 +1,21 @@
+"""What the entrypoint hands the servers' workers: the app they load, the environment variables
+they read, and the limits they apply. Imported in every worker, so it imports nothing."""
+
+# Every server loads the user's app through this (django_asgi.asgi).
+WRAPPER_APP = "django_asgi.asgi:application"
+# The peers whose X-Forwarded-* headers the wrapper applies.
+TRUSTED_PROXIES = "DJANGO_ASGI_TRUSTED_PROXIES"
+# The header (lower-case) the trusted proxies set to the client's address.
+CLIENT_IP_HEADER = "DJANGO_ASGI_CLIENT_IP_HEADER"
+# The limits the wrapper (and the patched servers) apply, in bytes.
+MAX_BODY = "DJANGO_ASGI_MAX_BODY"
+MAX_MESSAGE = "DJANGO_ASGI_MAX_MESSAGE"
+# The request head (request line and headers) every flavor takes, in bytes; a larger one gets 431
+# (granian: 414 or 431 for a long request line), however the bytes arrive.
+HEAD_LIMIT = 64 * 1024
+# Set for a server whose own head limit depends on how the head arrives (granian): the wrapper
+# applies HEAD_LIMIT to what it let through.
+MAX_HEAD = "DJANGO_ASGI_MAX_HEAD"
+# Seconds a worker has to finish its requests once told to stop, for a worker that cannot read it
+# from its server's configuration (granian's).
+GRACEFUL_TIMEOUT = "DJANGO_ASGI_GRACEFUL_TIMEOUT"
