@@ -13,12 +13,13 @@ import websockets
 import yaml
 
 from django_asgi.contract import VARIABLES
+from django_asgi.supervise import KILL_AFTER
 
 from conftest import ROOT, build_on, docker
 
 FLY = tomllib.loads((ROOT / "examples" / "hello_django" / "fly.toml").read_text())
 DEFAULTS = {variable.name: variable.shown_default for variable in VARIABLES}
-SUPERVISOR_MARGIN = 5  # seconds past GRACEFUL_TIMEOUT before workers are killed
+SUPERVISOR_MARGIN = KILL_AFTER  # seconds past GRACEFUL_TIMEOUT before workers are killed
 
 
 def setting(name: str) -> str:

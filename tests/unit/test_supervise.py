@@ -239,7 +239,7 @@ def test_cannot_listen(supervisor):
 def test_reload_restarts_workers_when_a_py_file_changes(supervisor, tmp_path):
     views = tmp_path / "views.py"
     views.write_text("# v1\n")
-    sup = supervisor("--workers", "1", "--reload", "restart")
+    sup = supervisor("--workers", "1", "--reload", "restart", "--reload-interval", "0.1")
     (first,) = wait_for(sup.running, message="a worker")
     bumps = iter(range(1, 1000))
 
@@ -250,7 +250,7 @@ def test_reload_restarts_workers_when_a_py_file_changes(supervisor, tmp_path):
         os.utime(views, ns=(time.time_ns() + next(bumps) * 10**9,) * 2)
         return sup.running() - {first}
 
-    (_second,) = wait_for(restarted, interval=0.3, message="a restarted worker")
+    (_second,) = wait_for(restarted, interval=0.1, message="a restarted worker")
     assert first in sup.pids("term")  # stopped with SIGTERM, so it could drain
     sup.process.send_signal(signal.SIGTERM)
     assert sup.wait() == 0
@@ -258,13 +258,19 @@ def test_reload_restarts_workers_when_a_py_file_changes(supervisor, tmp_path):
 
 
 def test_workers_left_after_the_graceful_timeout_are_killed(supervisor, tmp_path):
-    # The supervisor allows graceful timeout + 5 s, then SIGKILL; the run counts as failed.
+    # The supervisor allows the graceful timeout and --kill-after (5 s), then SIGKILL; the run counts as failed.
     stubborn = (
         "import os, signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
         "open(os.path.join(sys.argv[1], f'started-{os.getpid()}'), 'w').close(); time.sleep(60)"
     )
     sup = supervisor(
-        "--workers", "1", "--graceful-timeout", "0.1", child=[sys.executable, "-c", stubborn, str(tmp_path)]
+        "--workers",
+        "1",
+        "--graceful-timeout",
+        "0.1",
+        "--kill-after",
+        "0.2",
+        child=[sys.executable, "-c", stubborn, str(tmp_path)],
     )
     (worker,) = wait_for(sup.running, message="a worker")
     sup.process.send_signal(signal.SIGTERM)
@@ -288,7 +294,10 @@ def test_reload_waits_for_a_fix_when_the_code_cannot_load(supervisor, tmp_path):
     """)
         + WORKER
     )
-    sup = supervisor("--workers", "2", "--reload", "restart", child=[sys.executable, "-c", child, str(tmp_path)])
+    sup = supervisor(
+        "--workers", "2", "--reload", "restart", "--reload-interval", "0.1",
+        child=[sys.executable, "-c", child, str(tmp_path)],
+    )  # fmt: skip
     wait_for(lambda: sup.pids("failed"), message="a worker failing to load")
     assert sup.process.poll() is None
     bumps = iter(range(1, 1000))
@@ -298,7 +307,7 @@ def test_reload_waits_for_a_fix_when_the_code_cannot_load(supervisor, tmp_path):
         os.utime(tmp_path / "state.py", ns=(time.time_ns() + next(bumps) * 10**9,) * 2)
         return len(sup.running()) == 2
 
-    wait_for(fixed, interval=0.3, message="two workers after the fix")
+    wait_for(fixed, interval=0.1, message="two workers after the fix")
     failed_ids = {(tmp_path / f"failed-{pid}").read_text() for pid in sup.pids("failed")}
     booted_ids = {(tmp_path / f"booted-{pid}").read_text() for pid in sup.pids("booted")}
     # Workers started after the change report a failure afresh: a new boot id.

@@ -4,15 +4,16 @@ For servers that lack one (daphne) or whose own is unsafe (hypercorn): runs
 --workers copies of COMMAND sharing one listening socket on fd 3 (passed the
 systemd way: LISTEN_FDS=1), replaces a worker that exits, passes SIGTERM and
 SIGINT on so every worker drains, and kills what is left after the graceful
-timeout. Workers whose graceful timeout cut requests say how many and end
+timeout (and --kill-after seconds more). Workers whose graceful timeout cut requests say how many and end
 with django_asgi.inflight.CUT, which it ends with too. A worker that cannot
 load the application (django_asgi.boot.BOOT_ERROR) ends it with that status;
 workers that keep failing right after they start end it with status 1: a
 broken app fails the container instead of looping for ever.
 
-With --reload it polls the working directory's .py files and on a change
-either sends SIGHUP (servers that reload themselves) or restarts the workers;
-when the edited code fails, it waits for the next change instead of stopping.
+With --reload it polls the working directory's .py files (django_asgi.watch)
+and on a change either sends SIGHUP (servers that reload themselves) or
+restarts the workers; when the edited code fails, it waits for the next change
+instead of stopping.
 """
 
 import argparse
@@ -25,13 +26,14 @@ import sys
 import time
 from pathlib import Path
 
+from django_asgi import watch
 from django_asgi.boot import BOOT_ERROR, BOOT_ID, new_id
 from django_asgi.inflight import CUT
 
 LISTEN_FD = 3
 QUICK_EXIT = 5.0  # seconds: a worker failing sooner than this did not really start
 GIVE_UP_AFTER = 3  # consecutive quick failures
-SKIP_DIRS = {"__pycache__", "node_modules", "static", "staticfiles", "media"}
+KILL_AFTER = 5.0  # seconds past the graceful timeout before workers still running are killed
 
 
 def log(message: str) -> None:
@@ -56,27 +58,22 @@ def listen(bind: str) -> socket.socket:
     return sock
 
 
-def snapshot(root: Path) -> dict[str, int]:
-    found = {}
-    for directory, dirs, files in os.walk(root):
-        dirs[:] = [name for name in dirs if not name.startswith(".") and name not in SKIP_DIRS]
-        for name in files:
-            if name.endswith(".py"):
-                path = os.path.join(directory, name)
-                try:
-                    found[path] = os.stat(path).st_mtime_ns
-                except OSError:
-                    pass
-    return found
-
-
 class Supervisor:
     def __init__(
-        self, command: list[str], workers: int, graceful_timeout: float, with_socket: bool, reload: str | None
+        self,
+        command: list[str],
+        workers: int,
+        graceful_timeout: float,
+        with_socket: bool,
+        reload: str | None,
+        kill_after: float = KILL_AFTER,
+        reload_interval: float = watch.INTERVAL,
     ) -> None:
         self.command = command
         self.workers = workers
         self.graceful_timeout = graceful_timeout
+        self.kill_after = kill_after
+        self.reload_interval = reload_interval
         self.reload = reload
         self.env = dict(os.environ)
         self.pass_fds: tuple[int, ...] = ()
@@ -150,7 +147,7 @@ class Supervisor:
     def stop(self) -> None:
         if not self.stopping:
             self.stopping = True
-            self.deadline = time.monotonic() + self.graceful_timeout + 5
+            self.deadline = time.monotonic() + self.graceful_timeout + self.kill_after
             self.signal_all(signal.SIGTERM)
 
     def restart(self) -> None:
@@ -182,9 +179,7 @@ class Supervisor:
             log(f"cannot run {self.command[0]!r}: {error.strerror}")
             self.stop()
             self.status = 127
-        root = Path.cwd()
-        files = snapshot(root) if self.reload else {}
-        next_poll = time.monotonic() + 1
+        watcher = watch.Watcher(Path.cwd(), time.monotonic(), self.reload_interval) if self.reload else None
         while self.children or not self.stopping:
             select.select([wake_read], [], [], 0.5)
             try:
@@ -204,13 +199,10 @@ class Supervisor:
                 self.signal_all(signal.SIGKILL)
                 self.status = 1
                 self.deadline = float("inf")
-            if self.reload and not self.stopping and now >= next_poll:
-                next_poll = now + 1
-                current = snapshot(root)
-                if current != files:
-                    changed = sorted(set(current.items()) ^ set(files.items()))
-                    log(f"{changed[0][0]} changed; reloading")
-                    files = current
+            if watcher is not None and not self.stopping:
+                changed = watcher.changed(now)
+                if changed is not None:
+                    log(f"{changed} changed; reloading")
                     self.restart()
         return self.status
 
@@ -221,6 +213,8 @@ def main() -> int:
     parser.add_argument("--graceful-timeout", type=float, default=20.0)
     parser.add_argument("--bind", help="host:port of a socket to listen on and pass to the workers as fd 3")
     parser.add_argument("--reload", choices=("restart", "HUP"))
+    parser.add_argument("--kill-after", type=float, default=KILL_AFTER, help="seconds past the graceful timeout")
+    parser.add_argument("--reload-interval", type=float, default=watch.INTERVAL, help="seconds between polls")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -233,7 +227,16 @@ def main() -> int:
         log(f"cannot listen on {args.bind}: {error}")
         return 1
     try:
-        return Supervisor(command, args.workers, args.graceful_timeout, bool(args.bind), args.reload).run()
+        supervisor = Supervisor(
+            command,
+            args.workers,
+            args.graceful_timeout,
+            bool(args.bind),
+            args.reload,
+            args.kill_after,
+            args.reload_interval,
+        )
+        return supervisor.run()
     finally:
         if listening is not None:
             listening.close()

@@ -82,7 +82,7 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
         # timeout runs from the start of the connection.
         "--http", "1",
         # Bounds connections that send nothing, idle keep-alive ones and clients that trickle headers.
-        "--http1-header-read-timeout", str(min(config.keep_alive, 60) * 1000),
+        "--http1-header-read-timeout", str(config.keep_alive * 1000),
         # Each open connection holds a slot until it closes; granian's default (backlog / workers,
         # 512 with 2 workers) lets a thousand idle connections stop all serving.
         "--backpressure", str(BACKPRESSURE),
