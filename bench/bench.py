@@ -22,6 +22,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import tomllib
 import urllib.request
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -386,7 +387,8 @@ def main() -> int:
     if args.report_only:
         return write(json.loads((args.output / "results.json").read_text()), args)
 
-    base = os.environ.get("BASE_IMAGE") or "python:3.13-slim-trixie"
+    python = tomllib.loads((ROOT / "images" / "versions.toml").read_text())["default_python"]
+    base = os.environ.get("BASE_IMAGE") or f"python:{python}-slim-trixie"
     results = {
         "date": datetime.date.today().isoformat(),
         "machine": report.machine(),

@@ -11,8 +11,12 @@
 DJANGO_ASGI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DJANGO_ASGI_DOCKERD_PID=${DJANGO_ASGI_DOCKERD_PID:-}
 DJANGO_ASGI_STATE=${DJANGO_ASGI_STATE:-${XDG_CACHE_HOME:-$HOME/.cache}/django-asgi}
+# The Python of images/offline-base's stand-in: Debian trixie's python3 (not a choice of ours).
+DA_STAND_IN_PYTHON=3.13
 
 _da_say() { printf 'provision: %s\n' "$*" >&2; }
+# The Python of the short tags and of local builds: images/versions.toml's.
+da_default_python() { sed -n 's/^default_python = "\(.*\)"$/\1/p' "$DJANGO_ASGI_ROOT/images/versions.toml"; }
 _da_die() { _da_say "error: $*"; return 1; }
 
 _da_can_install() {
@@ -118,7 +122,7 @@ da_provision_base() {
     [ -n "${BASE_IMAGE:-}" ] && return 0
     local python=${PYTHON_VERSION:-}
     # Empty: the default Python of images/versions.toml, as in docker-bake.hcl.
-    [ -n "$python" ] || python=$(sed -n 's/^default_python = "\(.*\)"$/\1/p' "$DJANGO_ASGI_ROOT/images/versions.toml")
+    [ -n "$python" ] || python=$(da_default_python)
     local official="python:$python-slim-trixie" platform=${DJANGO_ASGI_PLATFORM:-}
     if [ -z "$platform" ] && docker image inspect "$official" >/dev/null 2>&1; then
         return 0
@@ -127,7 +131,8 @@ da_provision_base() {
         return 0
     fi
     _da_say "$official cannot be pulled; using a base built from Debian packages"
-    [ "$python" = 3.13 ] || _da_die "the Debian-built base has Python 3.13 only (Python $python asked)" || return 1
+    [ "$python" = "$DA_STAND_IN_PYTHON" ] ||
+        _da_die "the Debian-built base has Python $DA_STAND_IN_PYTHON only (Python $python asked)" || return 1
     BASE_IMAGE=$("$DJANGO_ASGI_ROOT/images/offline-base/build" ${platform:+"$platform"}) || return 1
     export BASE_IMAGE
 }

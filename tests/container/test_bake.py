@@ -5,6 +5,8 @@ import tomllib
 
 from conftest import FLAVORS, ROOT, docker
 
+DEFAULT_PYTHON = tomllib.loads((ROOT / "images" / "versions.toml").read_text())["default_python"]
+
 
 def bake_print(*args: str, env: dict | None = None) -> dict:
     import os
@@ -18,19 +20,21 @@ def test_default_group_builds_every_flavor_locally():
     assert sorted(plan["group"]["default"]["targets"]) == sorted([*FLAVORS, "build"])
     builder = plan["target"]["build"]
     assert builder["target"] == "build" and builder["output"] == ["type=docker"]
-    assert set(builder["tags"]) == {"django-asgi:build", "django-asgi:build-py3.13", "django-asgi:build-1.2.3-py3.13"}
+    py = f"py{DEFAULT_PYTHON}"
+    assert set(builder["tags"]) == {"django-asgi:build", f"django-asgi:build-{py}", f"django-asgi:build-1.2.3-{py}"}
     for flavor in FLAVORS:
         target = plan["target"][flavor]
         assert target["output"] == ["type=docker"]
         assert target["args"]["SERVER"] == flavor
-        assert target["args"]["BASE_IMAGE"] == "python:3.13-slim-trixie"
+        assert target["args"]["BASE_IMAGE"] == f"python:{DEFAULT_PYTHON}-slim-trixie"
         assert {
             f"django-asgi:{flavor}",
-            f"django-asgi:{flavor}-py3.13",
+            f"django-asgi:{flavor}-{py}",
             f"django-asgi:{flavor}-1.2.3",
-            f"django-asgi:{flavor}-1.2.3-py3.13",
+            f"django-asgi:{flavor}-1.2.3-{py}",
         } <= set(target["tags"])
-    assert "django-asgi:latest" in plan["target"]["granian"]["tags"]
+    latest = tomllib.loads((ROOT / "images" / "versions.toml").read_text())["latest"]
+    assert "django-asgi:latest" in plan["target"][latest]["tags"]
 
 
 def test_release_group_is_every_flavor_on_every_python_multi_arch_with_attestations():
