@@ -15,7 +15,6 @@ import re
 import runpy
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,8 @@ import tomllib
 import urllib.request
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+
+from ports import free_port  # tests/ports.py (bench/run puts tests/ on the path)
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
@@ -40,12 +41,6 @@ def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 def docker(*args: str, **kwargs) -> subprocess.CompletedProcess:
     return run("docker", *args, **kwargs)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_200(url: str, timeout: float, interval: float = 0.01) -> float:

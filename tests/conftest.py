@@ -1,4 +1,4 @@
-"""Puts tests/ on sys.path, so both suites share tests/polling.py; the --long switch."""
+"""Puts tests/ on sys.path, so both suites share tests/polling.py and tests/ports.py; the --long switch."""
 
 
 def pytest_addoption(parser):

@@ -2,20 +2,14 @@
 
 import os
 import shutil
-import socket
 import subprocess
 import uuid
 
 import pytest
+from ports import free_port
 
 from conftest import ROOT, docker, http_get, to_build_from
 from polling import wait_for
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

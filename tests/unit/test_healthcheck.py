@@ -5,6 +5,7 @@ import socket
 import threading
 
 import pytest
+from ports import free_port
 
 from django_asgi import healthcheck
 
@@ -30,13 +31,6 @@ def http_server():
     yield server
     server.shutdown()
     server.server_close()
-
-
-def free_port() -> int:
-    # Bound then closed: nothing listens there afterwards.
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_dispatch_through_the_entrypoint(entrypoint, http_server):
