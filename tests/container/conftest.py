@@ -10,6 +10,7 @@ import platform
 import shutil
 import subprocess
 import tempfile
+import tomllib
 import urllib.error
 import urllib.request
 import uuid
@@ -26,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("IMAGE", "django-asgi")
 # The servers of this checkout's entrypoint (tests/unit/test_generated.py: one image each).
 FLAVORS = servers.names()
+# What the release builds: the Pythons, the default one, `latest`.
+VERSIONS = tomllib.loads((ROOT / "images" / "versions.toml").read_text())
 
 
 # tests/arm64 runs images of another platform under emulation: `docker run` asks for it by name

@@ -1,11 +1,10 @@
 """The bake file: what `docker buildx bake` and `docker buildx bake release` would build."""
 
 import json
-import tomllib
 
-from conftest import FLAVORS, ROOT, docker
+from conftest import FLAVORS, ROOT, VERSIONS, docker
 
-DEFAULT_PYTHON = tomllib.loads((ROOT / "images" / "versions.toml").read_text())["default_python"]
+DEFAULT_PYTHON = VERSIONS["default_python"]
 
 
 def bake_print(*args: str, env: dict | None = None) -> dict:
@@ -33,8 +32,7 @@ def test_default_group_builds_every_flavor_locally():
             f"django-asgi:{flavor}-1.2.3",
             f"django-asgi:{flavor}-1.2.3-{py}",
         } <= set(target["tags"])
-    latest = tomllib.loads((ROOT / "images" / "versions.toml").read_text())["latest"]
-    assert "django-asgi:latest" in plan["target"][latest]["tags"]
+    assert "django-asgi:latest" in plan["target"][VERSIONS["latest"]]["tags"]
 
 
 def test_release_group_is_every_flavor_on_every_python_multi_arch_with_attestations():
@@ -45,7 +43,7 @@ def test_release_group_is_every_flavor_on_every_python_multi_arch_with_attestati
         "VERSION": "",
     }
     plan = bake_print("release", env=env)
-    versions = tomllib.loads((ROOT / "images" / "versions.toml").read_text())
+    versions = VERSIONS
     expected = {f"release-{f}-py{p.replace('.', '')}": (f, p) for f in FLAVORS for p in versions["python"]}
     builders = {f"release-build-py{p.replace('.', '')}": p for p in versions["python"]}
     assert sorted(plan["group"]["release"]["targets"]) == sorted([*expected, *builders])

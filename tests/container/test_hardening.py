@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from conftest import FLAVORS, IMAGE, ROOT, docker
+from conftest import FLAVORS, IMAGE, ROOT, VERSIONS, docker
 
 IMAGES = [*FLAVORS, "build"]
+DEFAULT_PYTHON = VERSIONS["default_python"]
 
 
 def run_as_root(image: str, script: str) -> str:
@@ -23,7 +24,7 @@ def test_no_setuid_or_setgid_files(name):
 @pytest.mark.parametrize("name", IMAGES)
 def test_base_image_is_named(name):
     labels = json.loads(docker("image", "inspect", "-f", "{{json .Config.Labels}}", f"{IMAGE}:{name}").stdout)
-    expected = os.environ.get("BASE_IMAGE") or "python:3.13-slim-trixie"
+    expected = os.environ.get("BASE_IMAGE") or f"python:{DEFAULT_PYTHON}-slim-trixie"
     assert labels["org.opencontainers.image.base.name"] == expected
 
 

@@ -2,11 +2,13 @@
 
 import pytest
 
+from django_asgi import servers
+
 from conftest import docker
 
 APP_UID = APP_GID = 10001
 # Each server's package, which the serving user must not be able to change.
-SERVER_PACKAGE = {"daphne": "daphne", "granian": "granian", "hypercorn": "hypercorn", "uvicorn": "uvicorn"}
+SERVER_PACKAGE = {flavor: servers.load(flavor).DISTRIBUTIONS[0] for flavor in servers.SERVERS}
 
 
 ATTEMPTS = """
