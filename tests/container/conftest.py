@@ -108,7 +108,8 @@ class Container:
         return docker("exec", self.name, *command, **kwargs)
 
     def processes(self) -> list[dict]:
-        """Every process in the container, read from /proc (slim images have no ps)."""
+        """Every process in the container, read from /proc: pytest-testinfra's process module runs ps,
+        which slim images do not have (and these should not carry for the tests)."""
         script = (
             "import json, os\n"
             "out = []\n"

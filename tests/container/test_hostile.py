@@ -464,7 +464,8 @@ def test_connection_burst_waits_in_the_backlog(image, flavor, workers, run_conta
 
 
 def tcp_in_use(container) -> int:
-    """TCP sockets in use in the container's network namespace (each connection has one there)."""
+    """TCP sockets in use in the container's network namespace (each connection has one there); from /proc,
+    as pytest-testinfra's socket module needs ss or netstat, which the images do not have."""
     sockstat = container.exec("cat", "/proc/net/sockstat").stdout
     return int(re.search(r"^TCP: inuse (\d+)", sockstat, re.MULTILINE)[1])
 

@@ -1,6 +1,7 @@
 """Built as root, served as the app user: what the serving user can and cannot touch, on every flavor."""
 
 import pytest
+import testinfra
 
 from django_asgi import servers
 
@@ -41,6 +42,11 @@ def test_serving_user_cannot_change_the_code_it_runs(example_image, flavor, run_
     assert result.stdout.split("\n")[:-1] == [
         f"{name} refused" for name in ("pth", "server", "project", "init", "entrypoint")
     ], result.stdout + result.stderr
+    # What it runs belongs to root, and neither its group nor others may write it.
+    host = testinfra.get_host(f"docker://{container.name}")
+    for path in ("/opt/venv/bin/dumb-init", "/opt/venv/bin/python", "/app", "/app/hello_django/views.py"):
+        code = host.file(path)
+        assert (code.user, code.group) == ("root", "root") and not code.mode & 0o022, (path, code.mode)
     # Nothing of the image is writable by the serving user but /tmp and /data.
     found = docker("exec", "-u", f"{APP_UID}:{APP_GID}", container.name, "find", "/", "-xdev", "-writable",
                    "-not", "-path", "/proc/*", "-not", "-path", "/tmp/*", "-not", "-path", "/data/*",
