@@ -1,146 +1,13 @@
-"""Run the built images as a user would and look at them from outside.
+"""The container tests' fixtures and hooks: containers removed after each test, a flavor per
+parameter, projects built FROM it, and the figures the reliability tests record (containers.py,
+builds.py and reliability_report.py hold the code behind them)."""
 
-Every container publishes its port on 127.0.0.1 only; readiness is polled
-with deadlines.
-"""
-
-import json
-import os
-import platform
-import shutil
-import subprocess
-import tempfile
-import tomllib
-import urllib.error
-import urllib.request
-import uuid
 from pathlib import Path
 
 import pytest
 import reliability_report
-
-from django_asgi import servers
-
-from polling import wait_for
-
-ROOT = Path(__file__).resolve().parents[2]
-IMAGE = os.environ.get("IMAGE", "django-asgi")
-# The servers of this checkout's entrypoint (tests/unit/test_generated.py: one image each).
-FLAVORS = servers.names()
-# What the release builds: the Pythons, the default one, `latest`.
-VERSIONS = tomllib.loads((ROOT / "images" / "versions.toml").read_text())
-
-
-# tests/arm64 runs images of another platform under emulation: `docker run` asks for it by name
-# (otherwise Docker warns about the mismatch on stderr).
-PLATFORM = os.environ.get("DJANGO_ASGI_PLATFORM", "")
-# Under emulation (another architecture's image) everything is several times slower: daphne with two
-# workers answered its first request after 31 s as linux/arm64 on an amd64 machine.
-_NATIVE = {"x86_64": "linux/amd64", "aarch64": "linux/arm64"}.get(platform.machine(), "")
-STARTUP = 30 * (4 if PLATFORM and PLATFORM != _NATIVE else 1)  # seconds a container has to answer
-
-
-def docker(*args: str, check: bool = True, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
-    if PLATFORM and args[:1] == ("run",):
-        args = ("run", "--platform", PLATFORM, *args[1:])
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout, **kwargs)
-
-
-# A harmless flag each server accepts, to show that `docker run IMAGE --flag` reaches it.
-SERVER_FLAG = {flavor: list(servers.load(flavor).HARMLESS_FLAGS) for flavor in FLAVORS}
-
-
-def http_get(url: str, timeout: float = 5.0, headers: dict | None = None) -> tuple[int, str]:
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
-class Container:
-    def __init__(
-        self, image: str, env: dict | None = None, args: tuple = (), docker_args: tuple = (), port: int = 8000
-    ) -> None:
-        self.name = f"django-asgi-test-{uuid.uuid4().hex[:10]}"
-        self.port = port
-        env_args = [item for key, value in (env or {}).items() for item in ("-e", f"{key}={value}")]
-        docker("run", "-d", "--name", self.name, "-p", f"127.0.0.1::{port}", *env_args, *docker_args, image, *args)
-
-    @property
-    def url(self) -> str:
-        mapping = docker("port", self.name, f"{self.port}/tcp").stdout.split()[0]
-        return f"http://{mapping}"
-
-    @property
-    def address(self) -> tuple[str, int]:
-        """Host and port of the published port, for raw sockets."""
-        host, port = self.url.removeprefix("http://").rsplit(":", 1)
-        return host, int(port)
-
-    def get(self, path: str = "/", **kwargs) -> tuple[int, str]:
-        return http_get(self.url + path, **kwargs)
-
-    def running(self) -> bool:
-        return self.inspect()["State"]["Running"]
-
-    def wait_ready(self, path: str = "/", timeout: float = STARTUP, headers: dict | None = None) -> "Container":
-        def ready():
-            if not self.running():
-                pytest.fail(f"container exited before serving:\n{self.logs()}")
-            try:
-                return self.get(path, timeout=2, headers=headers)[0] == 200
-            except (OSError, urllib.error.URLError):
-                return False
-
-        wait_for(ready, timeout, message=f"{self.url}{path} to answer 200")
-        return self
-
-    def logs(self) -> str:
-        result = docker("logs", self.name, check=False)
-        return result.stdout + result.stderr
-
-    def inspect(self) -> dict:
-        return json.loads(docker("inspect", self.name).stdout)[0]
-
-    def exec(self, *command: str, **kwargs) -> subprocess.CompletedProcess:
-        return docker("exec", self.name, *command, **kwargs)
-
-    def processes(self) -> list[dict]:
-        """Every process in the container, read from /proc: pytest-testinfra's process module runs ps,
-        which slim images do not have (and these should not carry for the tests)."""
-        script = (
-            "import json, os\n"
-            "out = []\n"
-            "for pid in filter(str.isdigit, os.listdir('/proc')):\n"
-            "    try:\n"
-            "        stat = open(f'/proc/{pid}/stat').read()\n"
-            "        cmd = open(f'/proc/{pid}/cmdline', 'rb').read().split(b'\\0')\n"
-            "        status = open(f'/proc/{pid}/status').read().splitlines()\n"
-            "        uid, gid = ([l for l in status if l.startswith(k)][0].split()[1] for k in ('Uid:', 'Gid:'))\n"
-            "    except OSError:\n"
-            "        continue\n"
-            "    fields = stat.rpartition(')')[2].split()\n"
-            "    out.append({'pid': int(pid), 'ppid': int(fields[1]), 'state': fields[0], 'uid': int(uid),\n"
-            "                'gid': int(gid), 'cmd': [c.decode() for c in cmd if c]})\n"
-            "print(json.dumps(out))\n"
-        )
-        processes = json.loads(self.exec("python", "-c", script).stdout)
-        for process in processes:
-            # Under emulation the kernel starts QEMU with the program's path before its own argv.
-            if process["cmd"] and "qemu" in process["cmd"][0]:
-                process["cmd"] = process["cmd"][2:]
-        # Leave out the probe itself.
-        return [p for p in processes if p["cmd"][:2] != ["python", "-c"]]
-
-    def wait_exit(self, timeout: float) -> int:
-        """Wait for the container to stop; its exit code."""
-        result = docker("wait", self.name, timeout=timeout)
-        return int(result.stdout.strip())
-
-    def remove(self) -> None:
-        docker("rm", "-f", "-v", self.name, check=False)
+from builds import build_on
+from containers import FLAVORS, IMAGE, ROOT, Container, docker
 
 
 @pytest.fixture
@@ -168,53 +35,6 @@ def image(flavor) -> str:
     return f"{IMAGE}:{flavor}"
 
 
-_built: dict[tuple[str, str], str] = {}
-# Set by images/provision.sh where pip trusts an extra CA bundle (this machine's proxy).
-BUILD_CA = os.environ.get("BUILD_CA", "")
-_with_ca: dict[str, str] = {}
-
-
-def to_build_from(image: str) -> str:
-    """The image a project's Dockerfile builds FROM here. Where pip needs this machine's CA
-    (BUILD_CA), a layer for the tests adds it: the images themselves never trust it."""
-    if not BUILD_CA:
-        return image
-    if image not in _with_ca:
-        context = Path(tempfile.mkdtemp(prefix="django-asgi-build-ca-"))
-        shutil.copyfile(BUILD_CA, context / "build-ca.crt")
-        (context / "Dockerfile").write_text(
-            f"FROM {image}\nCOPY build-ca.crt /usr/local/share/build-ca.crt\n"
-            "ENV PIP_CERT=/usr/local/share/build-ca.crt\n"
-        )
-        tag = f"django-asgi-build-ca:{image.rsplit(':', 1)[-1]}"
-        docker("build", "-q", "-t", tag, str(context), timeout=300)
-        shutil.rmtree(context)
-        _with_ca[image] = tag
-    return _with_ca[image]
-
-
-def build_on(flavor: str, context: Path, name: str) -> str:
-    """The project in `context` built FROM the flavor, as a user would (once per run)."""
-    if (name, flavor) not in _built:
-        tag = f"{name}:{flavor}"
-        docker(
-            "build",
-            "-q",
-            "--build-arg",
-            f"IMAGE={to_build_from(f'{IMAGE}:{flavor}')}",
-            # The builder of the family, for projects whose requirements compile.
-            "--build-arg",
-            f"BUILDER={to_build_from(f'{IMAGE}:build')}",
-            "-t",
-            tag,
-            str(context),
-            timeout=600,
-            env={**os.environ, "DOCKER_BUILDKIT": "1"},
-        )
-        _built[name, flavor] = tag
-    return _built[name, flavor]
-
-
 @pytest.fixture
 def example_image(flavor) -> str:
     """examples/hello_django built FROM the flavor."""
@@ -233,17 +53,10 @@ def long(pytestconfig) -> bool:
     return pytestconfig.getoption("long")
 
 
-_figures: dict[str, dict[str, dict]] = {}
-
-
 @pytest.fixture
 def figures():
     """Record a case's figures for a flavor: the reliability table is made of them."""
-
-    def record(flavor: str, case: str, **values) -> None:
-        _figures.setdefault(case, {})[flavor] = values
-
-    return record
+    return reliability_report.record
 
 
 def pytest_collection_modifyitems(items):
@@ -262,14 +75,14 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_sep("-", "image sizes (uncompressed)")
         for line in sizes:
             terminalreporter.write_line(line)
-    if _figures:
+    if reliability_report.FIGURES:
         terminalreporter.write_sep("-", "reliability figures")
-        terminalreporter.write_line(reliability_report.tables(_figures))
+        terminalreporter.write_line(reliability_report.tables(reliability_report.FIGURES))
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if _figures and session.config.getoption("long"):
-        reliability_report.write(_figures, ROOT / "docs" / "reliability.md")
+    if reliability_report.FIGURES and session.config.getoption("long"):
+        reliability_report.write(reliability_report.FIGURES, ROOT / "docs" / "reliability.md")
 
 
 @pytest.fixture

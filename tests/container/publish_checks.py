@@ -13,8 +13,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from conftest import FLAVORS, IMAGE, ROOT, build_on, docker
+from builds import build_on
+from containers import FLAVORS, IMAGE, ROOT, docker
 
 METADATA = json.loads(Path(os.environ["PUBLISHED_METADATA"]).read_text())["django-asgi"]
 REGISTRY, _, REPOSITORY = IMAGE.partition("/")

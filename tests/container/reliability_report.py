@@ -1,9 +1,17 @@
-"""docs/reliability.md, made from the figures the reliability tests record."""
+"""The figures the reliability tests record, and docs/reliability.md made of them."""
 
 import datetime
 import os
 import platform
 from pathlib import Path
+
+# What the tests recorded in this run: case -> flavor -> figures.
+FIGURES: dict[str, dict[str, dict]] = {}
+
+
+def record(flavor: str, case: str, **values) -> None:
+    FIGURES.setdefault(case, {})[flavor] = values
+
 
 LABELS = {
     "sent": "requests sent",

@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import FLAVORS, ROOT, VERSIONS, docker
+from containers import FLAVORS, ROOT, VERSIONS, docker
 
 DEFAULT_PYTHON = VERSIONS["default_python"]
 

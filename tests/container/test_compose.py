@@ -6,9 +6,10 @@ import subprocess
 import uuid
 
 import pytest
+from builds import to_build_from
+from containers import ROOT, docker, http_get
 from ports import free_port
 
-from conftest import ROOT, docker, http_get, to_build_from
 from polling import wait_for
 
 

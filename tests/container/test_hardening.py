@@ -5,8 +5,7 @@ import os
 import re
 
 import pytest
-
-from conftest import FLAVORS, IMAGE, ROOT, VERSIONS, docker
+from containers import FLAVORS, IMAGE, ROOT, VERSIONS, docker
 
 IMAGES = [*FLAVORS, "build"]
 DEFAULT_PYTHON = VERSIONS["default_python"]

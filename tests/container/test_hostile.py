@@ -15,8 +15,8 @@ import time
 import pytest
 import readme_claims
 import websocket_raw
+from containers import FLAVORS, ROOT, docker
 
-from conftest import FLAVORS, ROOT, docker
 from polling import wait_for
 
 SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"

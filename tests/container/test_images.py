@@ -13,8 +13,8 @@ import pytest
 import readme_claims
 import testinfra
 import websockets
+from containers import FLAVORS, ROOT, SERVER_FLAG, docker
 
-from conftest import FLAVORS, ROOT, SERVER_FLAG, docker
 from polling import wait_for
 
 # A flag each server refuses by value (its parser converts it), as SERVER_ARGS or after the image name.

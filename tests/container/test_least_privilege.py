@@ -2,10 +2,9 @@
 
 import pytest
 import testinfra
+from containers import docker
 
 from django_asgi import servers
-
-from conftest import docker
 
 APP_UID = APP_GID = 10001
 # Each server's package, which the serving user must not be able to change.

@@ -5,8 +5,9 @@ import re
 
 import httpx
 import pytest
+from builds import build_on
+from containers import ROOT, SERVER_FLAG, docker
 
-from conftest import ROOT, SERVER_FLAG, build_on, docker
 from polling import wait_for
 
 PROJECTS = ROOT / "tests" / "container" / "projects"

@@ -6,7 +6,8 @@ import signal
 import subprocess
 import urllib.error
 
-from conftest import ROOT, docker, http_get
+from containers import ROOT, docker, http_get
+
 from polling import wait_for
 
 QUICKSTART_URL = "http://127.0.0.1:8000/"

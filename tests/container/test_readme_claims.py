@@ -8,8 +8,8 @@ import time
 import pytest
 import readme_claims
 import websocket_raw
+from containers import docker
 
-from conftest import docker
 from polling import wait_for
 
 

@@ -14,9 +14,9 @@ import time
 
 import pytest
 import readme_claims
+from containers import docker
 from load import NO_RESPONSE, Run, get, load, request
 
-from conftest import docker
 from polling import wait_for
 
 pytestmark = pytest.mark.reliability
