@@ -27,7 +27,8 @@ def start_workers(tmp_path, count: int, **env: str) -> list[subprocess.Popen]:
     markers = tmp_path / "markers"
     markers.mkdir(exist_ok=True)
     code = (
-        f"from django_asgi.boot import load_or_exit; load_or_exit('broken_app:application', markers={str(markers)!r})"
+        "from django_asgi.boot import load_or_exit; "
+        f"load_or_exit('broken_app:application', marker_dir={str(markers)!r})"
     )
     return [
         subprocess.Popen(

@@ -14,7 +14,7 @@ def counts(tmp_path, monkeypatch):
     """A fresh module: no request noted, markers in tmp_path, this process in start "b00t"."""
     monkeypatch.setenv("DJANGO_ASGI_BOOT_ID", "b00t")
     fresh = importlib.reload(inflight)
-    monkeypatch.setattr(fresh, "MARKERS", str(tmp_path))
+    monkeypatch.setattr(fresh, "MARKER_DIR", str(tmp_path))
     yield fresh
     importlib.reload(inflight)
 

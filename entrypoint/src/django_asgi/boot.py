@@ -14,7 +14,7 @@ import sys
 
 BOOT_ERROR = 3  # gunicorn's "worker failed to boot"
 BOOT_ID = "DJANGO_ASGI_BOOT_ID"  # set per start by the entrypoint and by django_asgi.supervise
-MARKERS = "/dev/shm"  # a tmpfs in Docker and Kubernetes, writable with a read-only root
+MARKER_DIR = "/dev/shm"  # a tmpfs in Docker and Kubernetes, writable with a read-only root
 
 
 def load(target: str):
@@ -28,11 +28,11 @@ def load(target: str):
     return obj
 
 
-def load_or_exit(target: str, env=os.environ, markers: str = MARKERS):
+def load_or_exit(target: str, env=os.environ, marker_dir: str = MARKER_DIR):
     try:
         return load(target)
     except (Exception, SystemExit) as error:
-        first = first_to_fail(env, markers)
+        first = first_to_fail(env, marker_dir)
         if first:
             import traceback
 
@@ -58,13 +58,13 @@ def hint(error: BaseException, env=os.environ) -> str:
     return f": no module named {error.name!r}; add the package that provides it to your requirements, or fix the name"
 
 
-def first_to_fail(env, markers: str = MARKERS) -> bool:
+def first_to_fail(env, marker_dir: str = MARKER_DIR) -> bool:
     """True for the first caller with this start's id; True also when that cannot be known."""
     boot_id = env.get(BOOT_ID, "")
     if not boot_id or not all(c.isalnum() or c == "." for c in boot_id):
         return True
     try:
-        os.close(os.open(os.path.join(markers, f"django-asgi-boot-{boot_id}"), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        os.close(os.open(os.path.join(marker_dir, f"django-asgi-boot-{boot_id}"), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
     except FileExistsError:
         return False
     except OSError:

@@ -7,7 +7,7 @@ clients got no response.
 
 - The wrapper (django_asgi.wrapper) notes each HTTP request from start to end.
 - A worker told to stop calls stopping(): shortly before the deadline it notes what still runs,
-  drops what ends before the deadline, and keeps the count in a marker in MARKERS (a killed
+  drops what ends before the deadline, and keeps the count in a file in MARKER_DIR (a killed
   worker cannot speak for itself).
 - The process whose status the container ends with calls finish() (a worker that is its own
   server: its own count) or collect() (a manager: its workers' markers), then exit_status(),
@@ -17,7 +17,7 @@ clients got no response.
 import os
 import sys
 
-from django_asgi.boot import BOOT_ID, MARKERS
+from django_asgi.boot import BOOT_ID, MARKER_DIR
 
 CUT = 5  # the exit status: stopped, but GRACEFUL_TIMEOUT cut requests in flight
 MARGIN = 1.0  # seconds before the deadline when the count is written (at most half the timeout)
@@ -64,7 +64,7 @@ def _write_marker() -> None:
     boot_id = os.environ.get(BOOT_ID, "")
     if not boot_id:
         return
-    path = os.path.join(MARKERS, f"{PREFIX}{boot_id}-{os.getpid()}")
+    path = os.path.join(MARKER_DIR, f"{PREFIX}{boot_id}-{os.getpid()}")
     try:
         if _cut:
             with open(path, "w") as marker:
@@ -94,11 +94,11 @@ def collect() -> int:
         return 0
     total = 0
     try:
-        names = [name for name in os.listdir(MARKERS) if name.startswith(f"{PREFIX}{boot_id}-")]
+        names = [name for name in os.listdir(MARKER_DIR) if name.startswith(f"{PREFIX}{boot_id}-")]
     except OSError:
         return 0
     for name in names:
-        path = os.path.join(MARKERS, name)
+        path = os.path.join(MARKER_DIR, name)
         try:
             with open(path) as marker:
                 text = marker.read().strip()
