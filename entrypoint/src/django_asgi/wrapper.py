@@ -14,16 +14,25 @@ It
 """
 
 import asyncio
-import ipaddress
 
 from django_asgi import inflight
+
+
+def _ip():
+    # ipaddress takes about 1.5 ms to import: only workers that trust proxies (whose TrustedProxies
+    # parses networks or "*" when they start) pay it, before their first request.
+    import ipaddress
+
+    return ipaddress
 
 
 class TrustedProxies:
     def __init__(self, spec: str) -> None:
         items = [item.strip() for item in spec.split(",") if item.strip()]
         self.everyone = "*" in items
-        self.networks = [ipaddress.ip_network(item, strict=False) for item in items if item != "*"]
+        if items:
+            _ip()
+        self.networks = [_ip().ip_network(item, strict=False) for item in items if item != "*"]
 
     def __bool__(self) -> bool:
         return self.everyone or bool(self.networks)
@@ -32,7 +41,7 @@ class TrustedProxies:
         if self.everyone:
             return True
         try:
-            address = ipaddress.ip_address((host or "").split("%")[0])
+            address = _ip().ip_address((host or "").split("%")[0])
         except ValueError:
             return False
         # With a :: socket, IPv4 peers appear as ::ffff:a.b.c.d.
@@ -60,7 +69,7 @@ def _address(text: str | None) -> str | None:
     elif text.count(":") == 1:
         text = text.partition(":")[0]
     try:
-        return str(ipaddress.ip_address(text))
+        return str(_ip().ip_address(text))
     except ValueError:
         return None
 
