@@ -52,3 +52,16 @@ def test_the_flavor_table_says_which_servers_refuse_recycling(name, tmp_path):
             build()
     else:
         assert "100" in build()[2].argv
+
+
+def test_installed_versions_are_importlib_metadatas():
+    # The summary line's versions, read from the .dist-info names: the same as importlib.metadata says,
+    # for every distribution of this environment (and its spellings: Django, django, typing_extensions).
+    from importlib.metadata import distributions, version
+
+    names = {distribution.metadata["Name"] for distribution in distributions()}
+    assert len(names) > 10
+    for name in names:
+        assert servers.installed(name) == version(name), name
+        assert servers.installed(name.upper().replace("-", "_")) == version(name), name
+    assert servers.installed("no-such-distribution") == "(not installed)"

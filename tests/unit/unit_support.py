@@ -62,7 +62,9 @@ DEFAULT_ENV["granian"]["DJANGO_ASGI_GRACEFUL_TIMEOUT"] = "20"
 
 
 # Serving for real runs the hooks in /docker-entrypoint.d: not on a machine that has one.
-needs_no_hooks = pytest.mark.skipif(steps.HOOKS_DIR.exists(), reason=f"{steps.HOOKS_DIR} exists: serving would run it")
+needs_no_hooks = pytest.mark.skipif(
+    os.path.exists(steps.HOOKS_DIR), reason=f"{steps.HOOKS_DIR} exists: serving would run it"
+)
 
 
 def swap(argv: list[str], old: list[str], new: list[str]) -> list[str]:

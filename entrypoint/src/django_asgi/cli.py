@@ -12,7 +12,6 @@ Started as root, everything but healthcheck first switches to the app user
 
 import errno
 import os
-import shlex
 import sys
 
 from django_asgi import contract, discovery, servers
@@ -77,6 +76,8 @@ def serve(extra: list[str], env, app_dir: str | os.PathLike, dry_run: bool = Fal
     config, app, plan = build(extra, env, app_dir)
     servers.check_arguments(config, extra)
     if dry_run:
+        import shlex
+
         print(shlex.join([f"{key}={value}" for key, value in plan.env.items()] + plan.argv), flush=True)
         return 0
     discovery.check(app, config.app, env, app_dir)

@@ -6,7 +6,6 @@ os.cpu_count() sees every host core; under a 1-CPU Kubernetes limit on a
 affinity set both narrow it; the smallest wins.
 """
 
-import math
 import os
 
 
@@ -82,7 +81,7 @@ def _whole(quota: str, period: str) -> int | None:
         return None
     if quota_us <= 0 or period_us <= 0:  # -1 is "no limit" in cgroup v1
         return None
-    return max(1, math.ceil(quota_us / period_us))
+    return max(1, -(-quota_us // period_us))  # rounded up
 
 
 def _read(path: str) -> str | None:

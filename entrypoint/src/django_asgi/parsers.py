@@ -1,15 +1,19 @@
-"""Parsers that turn one environment value into a typed one, or a ConfigError."""
+"""Parsers that turn one environment value into a typed one, or a ConfigError.
 
-import ipaddress
-import re
-import shlex
+They run at every container start for each variable that is set, so they use str methods rather
+than re (whose import costs several milliseconds there); tests/unit/test_parsers.py holds each to
+the regular expression that defines it.
+"""
 
 from django_asgi.errors import ConfigError
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
-_DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
-_APP = re.compile(rf"({_DOTTED})(?::({_DOTTED}))?")
+
+
+def _digits(text: str, most: int | None = None) -> bool:
+    """[0-9]+ (at most `most` of them)."""
+    return text.isascii() and text.isdigit() and (most is None or len(text) <= most)
 
 
 def boolean(name: str, raw: str) -> bool:
@@ -25,7 +29,7 @@ def integer(name: str, raw: str, low: int, high: int) -> int:
     text = raw.strip()
     # int() would also take "1_000", "+5" and non-ASCII digits: be strict.
     # The length check first: int() raises ValueError past 4300 digits.
-    if not re.fullmatch(r"[0-9]+", text) or len(text.lstrip("0")) > len(str(high)) or not low <= int(text) <= high:
+    if not _digits(text) or len(text.lstrip("0")) > len(str(high)) or not low <= int(text) <= high:
         raise ConfigError(name, raw, f"expected a whole number from {low} to {high}")
     return int(text)
 
@@ -42,6 +46,8 @@ def host(name: str, raw: str) -> str:
     text = raw.strip()
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
+    import ipaddress  # only when HOST is set
+
     try:
         return str(ipaddress.ip_address(text))
     except ValueError:
@@ -53,6 +59,8 @@ def networks(name: str, raw: str) -> tuple[str, ...]:
     items = tuple(item.strip() for item in raw.split(",") if item.strip())
     if items == ("*",):
         return items
+    import ipaddress  # only for a list of networks
+
     try:
         return tuple(str(ipaddress.ip_network(item, strict=False)) for item in items)
     except ValueError:
@@ -60,18 +68,21 @@ def networks(name: str, raw: str) -> tuple[str, ...]:
 
 
 def is_dotted(text: str) -> bool:
-    return re.fullmatch(_DOTTED, text) is not None
+    """[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*: ASCII identifiers joined by dots."""
+    return all(part.isascii() and part.isidentifier() for part in text.split("."))
 
 
 def app_path(name: str, raw: str) -> str:
     """'module.path:attribute'; a bare module path means attribute 'application'."""
-    match = _APP.fullmatch(raw.strip())
-    if not match:
+    module, colon, attribute = raw.strip().partition(":")
+    if not is_dotted(module) or (colon and not is_dotted(attribute)):
         raise ConfigError(name, raw, "expected module.path:attribute, such as mysite.asgi:application")
-    return f"{match[1]}:{match[2] or 'application'}"
+    return f"{module}:{attribute or 'application'}"
 
 
 def arguments(name: str, raw: str) -> tuple[str, ...]:
+    import shlex  # only when SERVER_ARGS is set
+
     try:
         return tuple(shlex.split(raw))
     except ValueError as error:
@@ -87,10 +98,10 @@ def url_path(name: str, raw: str) -> str:
 
 def user(name: str, raw: str) -> tuple[int, int]:
     """uid:gid, numeric (the image has no names to look up for arbitrary ids); never root."""
-    match = re.fullmatch(r"([0-9]{1,10}):([0-9]{1,10})", raw.strip())
-    if not match or int(match[1]) == 0 or max(int(match[1]), int(match[2])) > 2**32 - 2:
+    uid, colon, gid = raw.strip().partition(":")
+    if not (colon and _digits(uid, 10) and _digits(gid, 10)) or int(uid) == 0 or max(int(uid), int(gid)) > 2**32 - 2:
         raise ConfigError(name, raw, "expected uid:gid, two numbers such as 10001:10001, the uid not 0 (root)")
-    return int(match[1]), int(match[2])
+    return int(uid), int(gid)
 
 
 def directories(name: str, raw: str) -> tuple[str, ...]:
@@ -107,15 +118,26 @@ _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
 def size(name: str, raw: str) -> int:
-    """Bytes: a whole number, optionally with K, M or G (KiB, MiB, GiB), such as 100M."""
-    match = re.fullmatch(r"([0-9]{1,12})\s*([kKmMgG]?)(?:i?[bB])?", raw.strip())
-    if not match or int(match[1]) == 0:
+    """Bytes: a whole number, optionally with K, M or G (KiB, MiB, GiB), such as 100M:
+    ([0-9]{1,12})\\s*([kKmMgG]?)(?:i?[bB])?"""
+    text = raw.strip()
+    number = text[: len(text) - len(text.lstrip("0123456789"))]
+    unit = text[len(number) :].lstrip()
+    if unit[:1] and unit[0] in "kKmMgG":
+        prefix, unit = unit[0].lower(), unit[1:]
+    else:
+        prefix = ""
+    if not _digits(number, 12) or int(number) == 0 or unit not in ("", "b", "B", "ib", "iB"):
         raise ConfigError(name, raw, "expected a size in bytes, with K, M or G for KiB, MiB, GiB, such as 100M")
-    return int(match[1]) * _UNITS[match[2].lower()]
+    return int(number) * _UNITS[prefix]
+
+
+# RFC 9110 5.6.2: a token.
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 
 def header_name(name: str, raw: str) -> str:
     text = raw.strip()
-    if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", text):
+    if not text or not set(text) <= _TOKEN:
         raise ConfigError(name, raw, "expected an HTTP header name, such as Fly-Client-IP")
     return text

@@ -1,14 +1,11 @@
 """What runs before the server: migrate, collectstatic, /docker-entrypoint.d/."""
 
 import os
-import signal
-import subprocess
 import sys
-from pathlib import Path
 
 from django_asgi.errors import ConfigError, StepFailed
 
-HOOKS_DIR = Path("/docker-entrypoint.d")
+HOOKS_DIR = "/docker-entrypoint.d"
 
 
 def startup_commands(
@@ -18,7 +15,8 @@ def startup_commands(
     hooks_dir: str | os.PathLike,
     settings_module: str = "",
 ) -> list[list[str]]:
-    app_dir, hooks_dir = Path(app_dir), Path(hooks_dir)
+    # os.path, not pathlib, and subprocess only when a step runs: this is on every start's path.
+    app_dir, hooks_dir = os.fspath(app_dir), os.fspath(hooks_dir)
     commands = []
     for wanted, name, command in (
         (migrate, "DJANGO_MIGRATE", "migrate"),
@@ -26,17 +24,17 @@ def startup_commands(
     ):
         if not wanted:
             continue
-        if (app_dir / "manage.py").is_file():
+        if os.path.isfile(os.path.join(app_dir, "manage.py")):
             commands.append([sys.executable, "manage.py", command, "--noinput"])
         elif settings_module:
             # What manage.py does, given the settings; -m puts the working directory on the path.
             commands.append([sys.executable, "-m", "django", command, "--noinput"])
         else:
             raise ConfigError(name, None, f"is on but there is no manage.py in {app_dir} and no DJANGO_SETTINGS_MODULE")
-    if hooks_dir.is_dir():
-        for path in sorted(hooks_dir.iterdir()):
-            if path.is_file() and os.access(path, os.X_OK):
-                commands.append([str(path)])
+    if os.path.isdir(hooks_dir):
+        for path in sorted(os.path.join(hooks_dir, name) for name in os.listdir(hooks_dir)):
+            if os.path.isfile(path) and os.access(path, os.X_OK):
+                commands.append([path])
             else:
                 _log(f"skipping {path}: not an executable file")
     return commands
@@ -44,7 +42,7 @@ def startup_commands(
 
 def run(commands: list[list[str]], app_dir: str | os.PathLike) -> None:
     for command in commands:
-        step = " ".join(Path(command[0]).name if index == 0 else part for index, part in enumerate(command))
+        step = " ".join(os.path.basename(command[0]) if index == 0 else part for index, part in enumerate(command))
         _log(f"running {step}")
         try:
             status = _call(command, app_dir)
@@ -63,6 +61,9 @@ def _call(command: list[str], app_dir: str | os.PathLike) -> int:
     signals it has no handler for, and a `docker stop` during a long migration
     would wait for the kill.
     """
+    import signal
+    import subprocess
+
     process = subprocess.Popen(command, cwd=app_dir)
 
     def forward(signum, frame):

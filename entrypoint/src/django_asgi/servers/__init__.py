@@ -7,7 +7,8 @@ A server's module (django_asgi.servers.<name>) declares its facts and builds its
 - FLAVOR_TABLE: its column of the README's flavor table ("Which flavor?"), by row;
 - HARMLESS_FLAGS: extra flags it accepts that change nothing a test looks at but the command line;
 - plan(config, app, extra) -> Plan (django_asgi.servers.command has the shared pieces);
-- check_arguments(args): the server's own parser run over extra flags (django_asgi.arguments).
+- check_arguments(args): the server's own parser run over extra flags (django_asgi.arguments); it
+  imports what it needs itself, as nothing else on the way to the server may cost a start time.
 Code that runs inside the server's processes lives beside the package's other modules, named
 after the server: <name>_runner (a main process, `python -m`), <name>_worker (imported in the
 workers or by the server to load a worker class).
@@ -17,6 +18,8 @@ and lock; the tests then ask for its expected command line (tests/unit/unit_supp
 """
 
 import importlib
+import os
+import sys
 
 from django_asgi.errors import ConfigError, StartRefused
 
@@ -46,13 +49,40 @@ def versions(name: str) -> list[str]:
 
 
 def installed(distribution: str) -> str:
-    """The installed version of a distribution (a project's requirements may have replaced the image's)."""
-    from importlib.metadata import PackageNotFoundError, version
+    """The installed version of a distribution (a project's requirements may have replaced the image's),
+    read from the name of its .dist-info directory, as the first entry of sys.path that has one says:
+    importlib.metadata would say the same after importing about 40 modules at every start."""
+    global _DISTRIBUTIONS
+    if _DISTRIBUTIONS is None:
+        found: dict[str, str] = {}
+        for directory in reversed(sys.path):  # earlier entries win, as for imports
+            try:
+                names = os.listdir(directory or ".")
+            except OSError:
+                continue
+            for name in names:
+                if name.endswith(".dist-info"):
+                    project, _, version = name[: -len(".dist-info")].partition("-")
+                    found[_normalised(project)] = version
+        _DISTRIBUTIONS = found
+    return _DISTRIBUTIONS.get(_normalised(distribution), "(not installed)")
 
-    try:
-        return version(distribution)
-    except PackageNotFoundError:
-        return "(not installed)"
+
+_DISTRIBUTIONS: dict[str, str] | None = None
+
+
+def _normalised(name: str) -> str:
+    """PEP 503: case, and runs of -, _ and . are not significant."""
+    out, last = [], ""
+    for char in name.lower():
+        if char in "-_.":
+            if last != "-":
+                out.append("-")
+            last = "-"
+        else:
+            out.append(char)
+            last = char
+    return "".join(out)
 
 
 def check_arguments(config, extra: tuple[str, ...] | list[str]) -> None:

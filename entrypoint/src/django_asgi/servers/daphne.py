@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 
-from django_asgi.arguments import argparse_check
 from django_asgi.handoff import WRAPPER_APP
 from django_asgi.servers.command import Plan, refuse, supervised, wrapped_app
 
@@ -43,6 +42,8 @@ BACKLOG = 2048  # pending connections, as django_asgi.supervise listens with
 
 def check_arguments(args: list[str]) -> None:
     from daphne.cli import CommandLineInterface
+
+    from django_asgi.arguments import argparse_check
 
     argparse_check(lambda: CommandLineInterface().run([*args, WRAPPER_APP]))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 
-from django_asgi.arguments import click_check
 from django_asgi.handoff import GRACEFUL_TIMEOUT, HEAD_LIMIT, MAX_HEAD
 from django_asgi.servers.command import Plan, refuse, supervised, wrapped_app
 
@@ -46,6 +45,8 @@ WRAPPER_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "asgi.py
 
 def check_arguments(args: list[str]) -> None:
     from granian.cli import cli
+
+    from django_asgi.arguments import click_check
 
     click_check(cli, [*args, WRAPPER_FILE])
 

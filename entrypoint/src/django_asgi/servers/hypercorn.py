@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sys
 
-from django_asgi.arguments import argparse_check
 from django_asgi.handoff import WRAPPER_APP
 from django_asgi.servers.command import Plan, gunicorn_style, host_port, supervised, wrapped_app
 
@@ -44,6 +43,8 @@ HARMLESS_FLAGS = ("--backlog", "517")
 
 def check_arguments(args: list[str]) -> None:
     from hypercorn.__main__ import main
+
+    from django_asgi.arguments import argparse_check
 
     argparse_check(lambda: main([*args, WRAPPER_APP]))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django_asgi.arguments import Refused, argparse_check, one_line
 from django_asgi.handoff import WRAPPER_APP
 from django_asgi.servers.command import Plan, gunicorn_style, host_port, supervised, wrapped_app
 
@@ -35,6 +34,8 @@ HARMLESS_FLAGS = ("--backlog", "517")
 def check_arguments(args: list[str]) -> None:
     # gunicorn/app/base.py Application.load_config: parse, then set each value (which validates it).
     from gunicorn.config import Config
+
+    from django_asgi.arguments import Refused, argparse_check, one_line
 
     def parse() -> None:
         config = Config()
