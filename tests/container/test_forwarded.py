@@ -4,6 +4,7 @@ import ipaddress
 import json
 
 import pytest
+from containers import FLAVORS
 
 # (environment, request headers, expected REMOTE_ADDR or "peer", expected request.is_secure())
 CASES = {
@@ -69,7 +70,7 @@ def test_forwarded_headers_mean_the_same_everywhere(probe_image, environment, ru
     assert not wrong, "\n".join(wrong)
 
 
-@pytest.mark.parametrize("flavor", ["daphne", "granian", "hypercorn", "uvicorn"])
+@pytest.mark.parametrize("flavor", FLAVORS)
 def test_ipv4_proxy_list_matches_on_an_ipv6_socket(probe_image, run_container):
     # HOST=:: (Fly.io's private network): IPv4 peers arrive as ::ffff:a.b.c.d, and still match.
     container = run_container(

@@ -17,13 +17,18 @@ from containers import FLAVORS, ROOT, SERVER_FLAG, docker
 
 from polling import wait_for
 
-# A flag each server refuses by value (its parser converts it), as SERVER_ARGS or after the image name.
-BAD_VALUE = {
-    "daphne": ["--ping-interval", "often"],
-    "granian": ["--backlog", "many"],
-    "hypercorn": ["--backlog", "many"],
-    "uvicorn": ["--backlog", "many"],
-}
+SUPERVISOR = "django_asgi.supervise"
+# A flag each server refuses by value (its parser converts it), as SERVER_ARGS or after the image name:
+# the harmless one with a word for its number.
+BAD_VALUE = {flavor: [SERVER_FLAG[flavor][0], "many"] for flavor in FLAVORS}
+
+
+def manager(cell: str) -> str:
+    """The process the flavor table's "Workers" row names: "granian's own", "... under `django_asgi.supervise`"."""
+    return SUPERVISOR if f"`{SUPERVISOR}`" in cell else cell.split("'")[0]
+
+
+MANAGER = {flavor: manager(readme_claims.cell("Workers (`WORKERS`)", flavor)) for flavor in FLAVORS}
 
 
 def server_tree(container) -> tuple[dict, dict, list[dict]]:
@@ -57,11 +62,11 @@ def test_workers_are_counted(image, flavor, workers, run_container):
 
     def tree_complete():
         children = server_tree(container)[2]
-        return len(children) == workers or (workers == 1 and flavor in ("daphne", "hypercorn") and not children)
+        return len(children) == workers or (workers == 1 and MANAGER[flavor] == SUPERVISOR and not children)
 
     wait_for(tree_complete, 20, message=f"{workers} worker processes")
     children = server_tree(container)[2]
-    if workers == 1 and flavor in ("daphne", "hypercorn"):
+    if workers == 1 and MANAGER[flavor] == SUPERVISOR:
         # One worker is the server process itself, with no manager around it.
         assert children == []
     else:
@@ -122,14 +127,6 @@ def test_no_http2_cleartext_by_default(image, run_container):
     container = run_container(image).wait_ready()
     with pytest.raises(httpx.HTTPError), httpx.Client(http1=False, http2=True, timeout=10) as client:
         client.get(container.url + "/")
-
-
-def manager(cell: str) -> str:
-    """The process the flavor table's "Workers" row names: "granian's own", "... under `django_asgi.supervise`"."""
-    return "django_asgi.supervise" if "`django_asgi.supervise`" in cell else cell.split("'")[0]
-
-
-MANAGER = {flavor: manager(readme_claims.cell("Workers (`WORKERS`)", flavor)) for flavor in FLAVORS}
 
 
 @pytest.mark.smoke
