@@ -15,6 +15,8 @@ import testinfra
 import websockets
 from containers import FLAVORS, ROOT, SERVER_FLAG, docker
 
+from django_asgi import cli
+
 from polling import wait_for
 
 SUPERVISOR = "django_asgi.supervise"
@@ -135,8 +137,12 @@ def test_runs_as_non_root_under_init(image, flavor, run_container):
     host = testinfra.get_host(f"docker://{container.name}")
     init, server, workers = server_tree(container)
     assert init["cmd"][0].endswith("dumb-init")
-    # Started as root (no USER in the image), switched to the app user before dumb-init was exec'd.
-    assert {(p["uid"], p["gid"]) for p in (init, server, *workers)} == {(10001, 10001)}
+    # Started as root (no USER in the image): dumb-init stays root's, the server and its workers are the
+    # app user's (the entrypoint switched users, then ran the server in its own process).
+    assert (init["uid"], init["gid"]) == (0, 0)
+    assert {(p["uid"], p["gid"]) for p in (server, *workers)} == {(10001, 10001)}
+    entrypoint = json.loads(docker("image", "inspect", "-f", "{{json .Config.Entrypoint}}", image).stdout)
+    assert entrypoint == ["/opt/venv/bin/dumb-init", *cli.INIT_FLAGS, "/opt/venv/bin/django-asgi"]
     assert host.user("app").uid == 10001 and host.group("app").gid == 10001
     assert any(MANAGER[flavor] in part for part in server["cmd"]), server
     # The final image carries no compiler and no pip cache.

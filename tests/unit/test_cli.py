@@ -6,6 +6,7 @@ environment it got.
 """
 
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -45,6 +46,8 @@ def test_no_arguments_serves(entrypoint):
     two_workers = swap(DEFAULT_ARGV["granian"], ["--workers", "1"], ["--workers", "2"])
     assert started["argv"] == two_workers[len(GRANIAN_RUNNER) :]
     assert started["env"]["X_UNRELATED"] == "kept"  # the server gets the same environment
+    # granian runs in the entrypoint's own process, as `python -m` would run it there.
+    assert started["in_process"] and os.path.basename(started["path0"]) == "workdir"
     # One summary line before the exec, naming server, app, bind and workers.
     (summary,) = result.stderr_lines
     assert summary.startswith("django-asgi: granian (granian ")

@@ -117,7 +117,8 @@ class Exec(Exception):
 
 @pytest.fixture
 def serve(tmp_path, monkeypatch):
-    """cli.main() with HOOKS_DIR under tmp_path and os.execvpe recorded instead of run."""
+    """cli.main() with HOOKS_DIR under tmp_path and the server's start (os.execvpe, or the in-process
+    `python -m`) recorded instead of run."""
     app_dir, hooks = tmp_path / "app", tmp_path / "hooks"
     app_dir.mkdir()
     monkeypatch.setattr(steps, "HOOKS_DIR", hooks)
@@ -129,6 +130,10 @@ def serve(tmp_path, monkeypatch):
         raise Exec(file, args, env)
 
     monkeypatch.setattr(cli.os, "execvpe", fake_exec)
+    # A `python -m` command runs in the entrypoint's process: recorded as the exec it stands for.
+    monkeypatch.setattr(
+        cli, "_run_module", lambda args, env: fake_exec(sys.executable, [sys.executable, "-m", *args], env)
+    )
 
     def run(**env: str) -> int:
         for name, value in {"DJANGO_ASGI_SERVER": "granian", "WORKERS": "1", **env}.items():

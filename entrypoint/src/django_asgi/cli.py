@@ -7,7 +7,9 @@ django-asgi healthcheck      probe the local server (Docker HEALTHCHECK)
 django-asgi CMD ARGS...      exec CMD with the same environment
 
 Started as root, everything but healthcheck first switches to the app user
-(django_asgi.privileges). As PID 1, what is exec'd runs under dumb-init.
+(django_asgi.privileges). The images start it under dumb-init (PID 1), and it
+runs the server's `python -m` command in its own process; started as PID 1
+itself (another entrypoint), it execs dumb-init with the command instead.
 """
 
 import errno
@@ -89,7 +91,24 @@ def serve(extra: list[str], env, app_dir: str | os.PathLike, dry_run: bool = Fal
     steps.run(commands, app_dir)
     print(_summary(config, app, env), file=sys.stderr, flush=True)
     # The workers of this start report a failing import once between them (django_asgi.boot).
-    return _exec(plan.argv, {**env, **plan.env, BOOT_ID: new_id()})
+    server_env = {**env, **plan.env, BOOT_ID: new_id()}
+    if plan.argv[:2] == [sys.executable, "-m"] and os.getpid() != 1:
+        return _run_module(plan.argv[2:], server_env)
+    return _exec(plan.argv, server_env)
+
+
+def _run_module(args: list[str], env) -> int:
+    """`python -m MODULE ARGS...` in this interpreter: the server starts without starting Python a
+    second time (about 14 ms of every cold start). What it sees is what -m gives it: its arguments,
+    the working directory first on sys.path, itself as __main__; and the server's environment."""
+    import runpy
+
+    os.environ.clear()
+    os.environ.update(env)
+    sys.argv = list(args)  # runpy puts the module's file first
+    sys.path[0] = os.getcwd()
+    runpy.run_module(args[0], run_name="__main__", alter_sys=True)
+    return 0
 
 
 def _summary(config: contract.Config, app: str, env) -> str:

@@ -57,9 +57,10 @@ def run(commands: list[list[str]], app_dir: str | os.PathLike) -> None:
 def _call(command: list[str], app_dir: str | os.PathLike) -> int:
     """Run one step; SIGTERM and SIGINT go on to it as SIGTERM.
 
-    The entrypoint is PID 1 until it execs the init (cli): the kernel would drop
-    signals it has no handler for, and a `docker stop` during a long migration
-    would wait for the kill.
+    dumb-init passes SIGTERM to the entrypoint only (or, started as PID 1 itself, the
+    kernel would drop signals it has no handler for): without this, a `docker stop`
+    during a long migration would kill the entrypoint and leave the step running, or
+    wait for the kill.
     """
     import signal
     import subprocess

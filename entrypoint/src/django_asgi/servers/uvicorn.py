@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from django_asgi.handoff import WRAPPER_APP
 from django_asgi.servers.command import Plan, gunicorn_style, host_port, supervised, wrapped_app
 
@@ -56,7 +58,7 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
     target, env = wrapped_app(config, app)
     # fmt: off
     argv = [
-        "gunicorn",
+        sys.executable, "-m", "gunicorn",
         # uvicorn-worker's UvicornWorker with lifespan off.
         "--worker-class", "django_asgi.uvicorn_worker.UvicornWorker",
         "--bind", host_port(config),
