@@ -119,7 +119,8 @@ class Container:
             "        continue\n"
             "    fields = stat.rpartition(')')[2].split()\n"
             "    out.append({'pid': int(pid), 'ppid': int(fields[1]), 'state': fields[0], 'uid': int(uid),\n"
-            "                'gid': int(gid), 'cmd': [c.decode() for c in cmd if c]})\n"
+            "                'gid': int(gid), 'cmd': [c.decode() for c in cmd if c],\n"
+            "                'name': stat.partition('(')[2].rpartition(')')[0]})\n"
             "print(json.dumps(out))\n"
         )
         processes = json.loads(self.exec("python", "-c", script).stdout)

@@ -144,7 +144,13 @@ def test_runs_as_non_root_under_init(image, flavor, run_container):
     entrypoint = json.loads(docker("image", "inspect", "-f", "{{json .Config.Entrypoint}}", image).stdout)
     assert entrypoint == ["/opt/venv/bin/dumb-init", *cli.INIT_FLAGS, "/opt/venv/bin/django-asgi"]
     assert host.user("app").uid == 10001 and host.group("app").gid == 10001
-    assert any(MANAGER[flavor] in part for part in server["cmd"]), server
+    # The server (its manager) runs in the entrypoint's process, named after the server; its workers are
+    # its forks, named alike, or runners of their own under django_asgi.supervise.
+    assert server["cmd"][-1] == "/opt/venv/bin/django-asgi" and server["name"] == flavor, server
+    if MANAGER[flavor] == SUPERVISOR:
+        assert all(f"django_asgi.{flavor}_runner" in worker["cmd"] for worker in workers), workers
+    else:
+        assert {worker["name"] for worker in workers} == {server["name"]}, workers
     # The final image carries no compiler and no pip cache.
     assert not host.exists("gcc") and not host.exists("cc")
     assert not host.file("/root/.cache/pip").exists and not host.file("/app/.cache/pip").exists

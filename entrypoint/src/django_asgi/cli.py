@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return healthcheck.main(os.environ)
     try:
+        if not args or args[0].startswith("-"):
+            _name_process(os.environ.get("DJANGO_ASGI_SERVER", ""))
         switch_user(os.environ, os.getcwd())
         if args and not args[0].startswith("-"):
             return _exec(args, os.environ)
@@ -46,6 +48,20 @@ def main(argv: list[str] | None = None) -> int:
     except StepFailed as error:
         print(error, file=sys.stderr, flush=True)
         return error.status
+
+
+def _name_process(server: str) -> None:
+    """ps and top show the server's process (and the workers it forks) by the server's name, not
+    django-asgi: it runs in this process. Before switch_user: once it has switched, the process is
+    no longer dumpable and its /proc files are root's (which keeps other processes of the app user
+    from reading or tracing it)."""
+    server = server.strip().lower()
+    if server in servers.SERVERS:
+        try:
+            with open("/proc/self/comm", "w") as comm:
+                comm.write(server)
+        except OSError:
+            pass
 
 
 def switch_user(env, app_dir: str) -> None:
@@ -100,7 +116,8 @@ def serve(extra: list[str], env, app_dir: str | os.PathLike, dry_run: bool = Fal
 def _run_module(args: list[str], env) -> int:
     """`python -m MODULE ARGS...` in this interpreter: the server starts without starting Python a
     second time (about 14 ms of every cold start). What it sees is what -m gives it: its arguments,
-    the working directory first on sys.path, itself as __main__; and the server's environment."""
+    the working directory first on sys.path, itself as __main__; and the server's environment. Its
+    command line stays the entrypoint's (main() names the process after the server)."""
     import runpy
 
     os.environ.clear()
