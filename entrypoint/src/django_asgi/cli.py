@@ -99,7 +99,7 @@ def serve(extra: list[str], env, app_dir: str | os.PathLike, dry_run: bool = Fal
         print(shlex.join([f"{key}={value}" for key, value in plan.env.items()] + plan.argv), flush=True)
         return 0
     discovery.check(app, config.app, env, app_dir)
-    from django_asgi import steps  # subprocess and pathlib: only when serving
+    from django_asgi import steps  # only when serving, not for --dry-run
 
     commands = steps.startup_commands(
         config.migrate, config.collectstatic, app_dir, steps.HOOKS_DIR, discovery.settings_module(env)
