@@ -120,3 +120,10 @@ def test_the_wrapper_notes_each_http_request(counts):
         except RuntimeError:
             pass
     assert seen == [1, 1] and counts.running == set()
+
+
+def test_a_second_signal_keeps_the_first_deadline(counts):
+    timers = Timers()
+    counts.stopping(3, timers)
+    counts.stopping(3, timers)
+    assert sorted(delay for delay, _ in timers.due) == [2, 3]

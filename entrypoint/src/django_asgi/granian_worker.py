@@ -46,12 +46,8 @@ def install_patches(websockets: OpenWebSockets | None = None) -> None:
                 await asyncio.wait_for(websockets.close_all(1001), CLOSE_WAIT)
                 await asyncio.sleep(FLUSH if websockets.closed_some else 0)
 
-            signalled = []
-
             def on_signal(signum, frame):
-                if not signalled:
-                    signalled.append(signum)
-                    inflight.stopping(graceful_timeout, loop.call_later)
+                inflight.stopping(graceful_timeout, loop.call_later)
                 closing = loop.create_task(close_then_flush())
                 closing.add_done_callback(stop_now)
 

@@ -26,6 +26,7 @@ PREFIX = "django-asgi-cut-"
 running: set[object] = set()  # a token per HTTP request being served
 _cut: set[object] | None = None  # from shortly before the deadline: those running then, not ended since
 _past_deadline = False  # from the deadline on, what ends was cut all the same
+_stopping = False  # stopping() was called
 
 
 def started() -> object:
@@ -43,7 +44,12 @@ def ended(token: object) -> None:
 
 def stopping(graceful_timeout: float, call_later) -> None:
     """The worker was told to stop, and what still runs graceful_timeout seconds from now will be cut
-    (by its manager killing it, or by the server itself): call_later(delay, callback) is the loop's."""
+    (by its manager killing it, or by the server itself): call_later(delay, callback) is the loop's.
+    A second call (a second signal) changes nothing: the first one set the deadline."""
+    global _stopping
+    if _stopping:
+        return
+    _stopping = True
     call_later(max(0.0, graceful_timeout - min(MARGIN, graceful_timeout / 2)), _near_deadline)
     call_later(graceful_timeout, _at_deadline)
 

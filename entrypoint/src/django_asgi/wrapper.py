@@ -19,8 +19,7 @@ from django_asgi import inflight
 
 
 def _ip():
-    # ipaddress takes about 1.5 ms to import: only workers that trust proxies (whose TrustedProxies
-    # parses networks or "*" when they start) pay it, before their first request.
+    # ipaddress takes about 1.5 ms to import: only workers that trust proxies pay it.
     import ipaddress
 
     return ipaddress
@@ -30,9 +29,8 @@ class TrustedProxies:
     def __init__(self, spec: str) -> None:
         items = [item.strip() for item in spec.split(",") if item.strip()]
         self.everyone = "*" in items
-        if items:
-            _ip()
-        self.networks = [_ip().ip_network(item, strict=False) for item in items if item != "*"]
+        ipaddress = _ip() if items else None  # imported now, not at the first request
+        self.networks = [ipaddress.ip_network(item, strict=False) for item in items if item != "*"]
 
     def __bool__(self) -> bool:
         return self.everyone or bool(self.networks)

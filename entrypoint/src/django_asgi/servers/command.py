@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 
 class Plan:
-    """The command to exec, and what it adds to the environment."""
+    """The server's command (a `python -m` command, which the entrypoint runs in its own process),
+    and what it adds to the environment."""
 
     __slots__ = ("argv", "env")
 
