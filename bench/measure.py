@@ -2,11 +2,13 @@
 container to measure."""
 
 import asyncio
+import datetime
 import gzip
 import json
 import os
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import tarfile
@@ -68,30 +70,121 @@ def base_compressed(base: str) -> int:
     return size
 
 
-# --- containers and the bare host --------------------------------------------------------------------------
+# --- containers ---------------------------------------------------------------------------------------------
+
+
+class Running:
+    """A contender's container on the host's network; its URLs on 127.0.0.1."""
+
+    def __init__(self, name: str, ports: list[int]) -> None:
+        self.name = name
+        self.ports = ports
+        self.url = f"http://127.0.0.1:{ports[0]}"
+
+    def state(self) -> tuple[bool, int]:
+        running, code = docker("inspect", "-f", "{{.State.Running}} {{.State.ExitCode}}", self.name).stdout.split()
+        return running == "true", int(code)
+
+    def processes(self) -> dict[int, tuple[int, str]]:
+        """The container's processes, read from the host's /proc: pid -> (parent pid, command line)."""
+        init = int(docker("inspect", "-f", "{{.State.Pid}}", self.name).stdout)
+        if not init:
+            return {}  # it exited
+        table = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                    command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                except OSError:
+                    continue
+                table[int(entry)] = (int(stat.rsplit(")", 1)[1].split()[1]), command)
+        inside, grew = {init}, True
+        while grew:
+            grew = False
+            for pid, (parent, _) in table.items():
+                if parent in inside and pid not in inside:
+                    inside.add(pid)
+                    grew = True
+        return {pid: table[pid] for pid in inside if pid in table}
+
+    def workers(self) -> list[int]:
+        """The serving processes with no children (not multiprocessing's resource tracker); the
+        container's first process when it serves alone."""
+        processes = self.processes()
+        parents = {parent for parent, _ in processes.values()}
+        return sorted(
+            pid for pid, (_, command) in processes.items() if pid not in parents and "resource_tracker" not in command
+        )
 
 
 @contextmanager
-def container(image: str, env: dict[str, str], host_network: bool):
-    """The image running detached; yields its base URL on 127.0.0.1."""
+def running(contender, workers: int, copies: bool = False):
+    """The contender started detached on the host's network (`copies`: every plain daphne)."""
+    ports = [free_port() for _ in range(contender.ports_for(workers) if copies else 1)]
     name = f"django-asgi-bench-{os.getpid()}-{time.monotonic_ns()}"
-    env_args = [item for key, value in env.items() for item in ("-e", f"{key}={value}")]
-    if host_network:
-        port = free_port()
-        network = ["--network", "host", "-e", "HOST=127.0.0.1", "-e", f"PORT={port}"]
-    else:
-        network = ["-p", "127.0.0.1::8000"]
-    docker("run", "-d", "--name", name, *network, *env_args, image)
+    docker("run", "-d", "--name", name, "--network", "host", *contender.run_args(ports, workers))
     try:
-        if not host_network:
-            port = int(docker("port", name, "8000/tcp").stdout.split()[0].rsplit(":", 1)[1])
-        yield f"http://127.0.0.1:{port}", name
+        yield Running(name, ports)
     except Exception:
         logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
-        log(f"{image} ({' '.join(network)}) logs:\n{logs.stdout}{logs.stderr}")
+        log(f"{contender.label} ({contender.image}) logs:\n{logs.stdout}{logs.stderr}")
         raise
     finally:
         subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True)
+
+
+# --- start --------------------------------------------------------------------------------------------------
+
+REQUEST = b"GET /plain HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+
+
+def first_200(port: int, timeout: float = 60, path: bytes = b"/plain") -> float:
+    """time.monotonic() of the first 200 from the port, asking every millisecond."""
+    request = REQUEST.replace(b"/plain", path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+                connection.sendall(request)
+                if connection.recv(16).startswith(b"HTTP/1.1 200"):
+                    return time.monotonic()
+        except OSError:
+            pass
+        time.sleep(0.001)
+    raise RuntimeError(f"port {port}: no 200 within {timeout} s")
+
+
+def started_at(name: str) -> float:
+    """When Docker started the container's process (its clock, the host's), as time.time()."""
+    stamp = docker("inspect", "-f", "{{.State.StartedAt}}", name).stdout.strip()
+    whole, _, fraction = stamp.rstrip("Z").partition(".")
+    moment = datetime.datetime.fromisoformat(whole).replace(tzinfo=datetime.timezone.utc)
+    return moment.timestamp() + float("0." + (fraction or "0"))
+
+
+def cold_start(contender, workers: int) -> dict:
+    """`docker run` to the first 200 (on every port of plain daphnes), and the part of it from the
+    container's start, which leaves Docker's own variable work out."""
+    ports = [free_port() for _ in range(contender.ports_for(workers))]
+    name = f"django-asgi-bench-{os.getpid()}-{time.monotonic_ns()}"
+    began, wall = time.monotonic(), time.time()
+    docker("run", "-d", "--name", name, "--network", "host", *contender.run_args(ports, workers))
+    try:
+        done = max(first_200(port) for port in ports)
+        return {"run": done - began, "inside": wall + (done - began) - started_at(name)}
+    finally:
+        subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True)
+
+
+def restart(name: str, port: int, path: bytes) -> dict:
+    """`docker start` of the stopped container to the first 200, as Fly.io starts a stopped machine."""
+    began, wall = time.monotonic(), time.time()
+    docker("start", name)
+    done = first_200(port, path=path)
+    figures = {"run": done - began, "inside": wall + (done - began) - started_at(name)}
+    docker("stop", name)
+    return figures
 
 
 # --- load ---------------------------------------------------------------------------------------------------

@@ -36,6 +36,21 @@ def test_exit_status_after_a_graceful_stop(image, run_container):
     assert container.wait_exit(30) == readme_claims.exit_status("stopped by SIGTERM or SIGINT after a graceful drain")
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_stop_while_the_app_loads_is_prompt(probe_image, workers, run_container):
+    # Kubernetes stops pods that are still starting (a rollout, a scale-down): every worker must
+    # hear the SIGTERM, not only those that had loaded the app. The app here takes 3 s to load.
+    container = run_container(probe_image, env={"DJANGO_ASGI_APP": "slowstart.asgi:application", "WORKERS": workers})
+    loading = int(workers)
+    wait_for(lambda: container.logs().count("probe: loading in") >= loading, 30, message="the workers to load")
+    sent = time.monotonic()
+    docker("kill", "--signal", "TERM", container.name)
+    status = container.wait_exit(30)
+    stopped = time.monotonic() - sent
+    assert status == readme_claims.exit_status("stopped by SIGTERM or SIGINT after a graceful drain"), container.logs()
+    assert stopped < 3 + 2, f"stopped {stopped:.1f} s after SIGTERM (GRACEFUL_TIMEOUT is 20 s)"
+
+
 CUT_LINE = re.compile(r"django-asgi: stopped, but GRACEFUL_TIMEOUT cut (\d+) requests? still in flight")
 
 

@@ -37,12 +37,18 @@ def entrypoint():
 @pytest.fixture
 def fake_servers(tmp_path):
     """A PYTHONPATH entry with a granian package whose cli.entrypoint (django_asgi.granian_runner's)
-    prints how it was started, and returns. The other servers are not installed here: their
+    prints how it was started, and returns (and the class the runner patches first). The other servers are not installed here: their
     `python -m` commands fail at their first import."""
     package = tmp_path / "fake-lib" / "granian"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
     (package / "cli.py").write_text(FAKE_GRANIAN_CLI)
+    # What the runner patches in granian's main process (django_asgi.granian_worker).
+    (package / "server").mkdir()
+    (package / "server" / "__init__.py").write_text("")
+    (package / "server" / "common.py").write_text(
+        "class AbstractServer:\n    def signal_handler_interrupt(self, *args, **kwargs):\n        pass\n"
+    )
     return package.parent
 
 

@@ -20,6 +20,9 @@ def test_each_server_declares_its_facts(name):
     assert list(server.FLAVOR_TABLE) == list(servers.load("granian").FLAVOR_TABLE)
     assert server.HARMLESS_FLAGS and server.HARMLESS_FLAGS[0].startswith("--")
     assert callable(server.plan) and callable(server.check_arguments)
+    # The plain command bench/run compares the image with (bench/run runs it).
+    placed = " ".join(server.PLAIN_COMMAND)
+    assert all(field in placed for field in ("{app}", "{host}", "{port}"))
 
 
 def test_only_the_registry_names_servers():

@@ -2,4 +2,4 @@ from django.urls import path
 
 from benchapp import views
 
-urlpatterns = [path("plain", views.plain), path("json", views.json)]
+urlpatterns = [path("plain", views.plain), path("json", views.json), path("slow", views.slow)]

@@ -1,4 +1,6 @@
-from django.http import HttpResponse, JsonResponse
+import asyncio
+
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 
 
 def plain(request):
@@ -9,3 +11,16 @@ def plain(request):
 async def json(request):
     """An async view: runs on the server's event loop."""
     return JsonResponse({"message": "Hello, world", "items": list(range(10))})
+
+
+async def slow(request):
+    """Streams "started", then "done" after ?seconds= (default 3): a request in flight when the
+    server is told to stop, seen started by the client before the signal."""
+    seconds = float(request.GET.get("seconds", "3"))
+
+    async def body():
+        yield b"started\n"
+        await asyncio.sleep(seconds)
+        yield b"done\n"
+
+    return StreamingHttpResponse(body(), content_type="text/plain")

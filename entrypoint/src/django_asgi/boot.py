@@ -12,6 +12,8 @@ import importlib
 import os
 import sys
 
+from django_asgi.early_stop import Stopped
+
 BOOT_ERROR = 3  # gunicorn's "worker failed to boot"
 BOOT_ID = "DJANGO_ASGI_BOOT_ID"  # set per start by the entrypoint and by django_asgi.supervise
 MARKER_DIR = "/dev/shm"  # a tmpfs in Docker and Kubernetes, writable with a read-only root
@@ -31,6 +33,8 @@ def load(target: str):
 def load_or_exit(target: str, env=os.environ, marker_dir: str = MARKER_DIR):
     try:
         return load(target)
+    except Stopped:
+        raise
     except (Exception, SystemExit) as error:
         first = first_to_fail(env, marker_dir)
         if first:

@@ -32,7 +32,7 @@ import signal
 import sys
 import time
 
-from django_asgi import inflight
+from django_asgi import early_stop, inflight
 from django_asgi.handoff import HEAD_LIMIT, MAX_BODY
 from django_asgi.patching import replace, require
 
@@ -46,6 +46,7 @@ LEVELS = {
 
 
 def main() -> int:
+    early_stop.until_serving()
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--graceful-timeout", type=float, default=20.0)
     parser.add_argument("--log-level", choices=LEVELS, default="info")

@@ -14,6 +14,9 @@ from django_asgi import inflight
 def main() -> int:
     from granian.cli import entrypoint
 
+    from django_asgi.granian_worker import install_main_patches
+
+    install_main_patches()
     sys.argv[0] = "granian"  # the name its usage and errors give
     try:
         entrypoint()

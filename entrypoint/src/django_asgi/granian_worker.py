@@ -8,6 +8,16 @@ has loaded the application, granian/server/mp.py): here that function's handler
 first closes every WebSocket the wrapper saw accepted (up to CLOSE_WAIT
 seconds), then lets granian stop as before.
 django_asgi.asgi installs it when it is loaded by granian.
+
+granian forks its workers with the main process's SIGTERM and SIGINT handler in
+place, and a worker replaces it only once it has loaded the application: a
+signal before that only set a flag in the worker's copy of the main's state, so
+the worker never stopped and the main waited for it until --workers-kill-timeout
+(a `docker stop` just after the first answer took GRACEFUL_TIMEOUT; the plain
+granian command, which has no kill timeout, waits for ever).
+install_main_patches(), called by django_asgi.granian_runner before granian
+starts, makes such a worker exit at once, as the default action would: it has
+served nothing yet.
 """
 
 import os
@@ -22,7 +32,32 @@ CLOSE_WAIT = 1.0  # seconds the close frames may take before granian stops anywa
 FLUSH = 0.1  # seconds for granian to write the last close frames before it stops its connections
 
 
+def install_main_patches() -> None:
+    """In granian's main process, before it forks: a worker signalled before it set its own
+    handlers exits."""
+    from granian.server.common import AbstractServer
+
+    if getattr(AbstractServer.signal_handler_interrupt, "django_asgi", False):
+        return  # a forked worker inherits the patched class
+    main = os.getpid()
+
+    def signal_handler_interrupt(original):
+        # granian/server/common.py AbstractServer.signal_handler_interrupt, set by startup() with
+        # set_main_signals before the workers are forked (granian/server/mp.py).
+        def signal_handler_interrupt(self, *args, **kwargs):
+            if os.getpid() != main:
+                os._exit(0)  # a worker still loading the application: it has served nothing
+            return original(self, *args, **kwargs)
+
+        signal_handler_interrupt.django_asgi = True
+        return signal_handler_interrupt
+
+    replace(AbstractServer, "signal_handler_interrupt", ("self", "args", "kwargs"), signal_handler_interrupt,
+            "granian", "a worker forked with the main's signal handler ignores a stop until it has loaded the app")  # fmt: skip
+
+
 def install_patches(websockets: OpenWebSockets | None = None) -> None:
+    install_main_patches()  # here only for `python -m django_asgi.patching granian`: a no-op in a worker
     import granian._signals
     from granian._granian import WorkerSignal
 

@@ -34,7 +34,7 @@ import io
 import os
 import sys
 
-from django_asgi import inflight
+from django_asgi import early_stop, inflight
 from django_asgi.handoff import HEAD_LIMIT, MAX_MESSAGE
 from django_asgi.patching import replace, require
 
@@ -279,6 +279,7 @@ def _close_websockets_on_stop() -> None:
 
 
 def main() -> int:
+    early_stop.until_serving()
     install_patches()
     from hypercorn.__main__ import main as hypercorn_main
 

@@ -35,6 +35,10 @@ FLAVOR_TABLE = {
     "Ping flood from a client that never reads": "bounded",
     "Open WebSockets on SIGTERM or SIGINT": "closed at once with 1001",
 }
+# The server's own command for an app, run by hand with the choices this flavor makes (interface,
+# event loop, worker class): what bench/run compares the image with.
+# daphne has no workers: bench/run starts WORKERS of these together, one per port.
+PLAIN_COMMAND = ("daphne", "-b", "{host}", "-p", "{port}", "{app}")
 # Accepted, seen in the command line, and changing nothing else a test looks at.
 HARMLESS_FLAGS = ("--ping-interval", "17")
 BACKLOG = 2048  # pending connections, as django_asgi.supervise listens with

@@ -32,6 +32,20 @@ FLAVOR_TABLE = {
     "Ping flood from a client that never reads": "not bounded (granian answers every ping)",
     "Open WebSockets on SIGTERM or SIGINT": "closed at once with 1001",
 }
+# The server's own command for an app, run by hand with the choices this flavor makes (interface,
+# event loop, worker class): what bench/run compares the image with.
+PLAIN_COMMAND = (
+    "granian",
+    "--interface",
+    "asginl",
+    "--host",
+    "{host}",
+    "--port",
+    "{port}",
+    "--workers",
+    "{workers}",
+    "{app}",
+)
 # Accepted, seen in the command line, and changing nothing else a test looks at.
 HARMLESS_FLAGS = ("--backlog", "517")
 BACKPRESSURE = 4096  # connections per worker

@@ -29,6 +29,18 @@ FLAVOR_TABLE = {
     "Ping flood from a client that never reads": "bounded",
     "Open WebSockets on SIGTERM or SIGINT": "closed at once with 1012",
 }
+# The server's own command for an app, run by hand with the choices this flavor makes (interface,
+# event loop, worker class): what bench/run compares the image with.
+PLAIN_COMMAND = (
+    "gunicorn",
+    "--worker-class",
+    "uvicorn_worker.UvicornWorker",
+    "--bind",
+    "{host}:{port}",
+    "--workers",
+    "{workers}",
+    "{app}",
+)
 # Accepted, seen in the command line, and changing nothing else a test looks at.
 HARMLESS_FLAGS = ("--backlog", "517")
 

@@ -1,0 +1,106 @@
+"""What each contender does when it is stopped or loses a worker: the behaviour tables."""
+
+import os
+import signal
+import socket
+import time
+
+from measure import first_200, running
+from tools import docker
+
+SIGNALLED_WITHIN = 15.0  # seconds; Docker would have killed it after 10
+
+
+def _exit(server, signalled: float) -> str:
+    """How the container ended after the signal: its status and when, or that it still runs."""
+    while time.monotonic() - signalled < SIGNALLED_WITHIN:
+        alive, code = server.state()
+        if not alive:
+            return f"exit {code} after {time.monotonic() - signalled:.1f} s"
+        time.sleep(0.02)
+    return f"still running after {SIGNALLED_WITHIN:.0f} s"
+
+
+def request_in_flight(contender, signal_name: str) -> dict:
+    """A 3 s request, seen started by the client, when the container gets `signal_name`: answered in
+    full or cut, and how the container ended."""
+    with running(contender, 2) as server:
+        first_200(server.ports[0])
+        with socket.create_connection(("127.0.0.1", server.ports[0]), timeout=SIGNALLED_WITHIN) as client:
+            client.sendall(b"GET /slow?seconds=3 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            received = b""
+            while b"started" not in received:
+                chunk = client.recv(4096)
+                if not chunk:
+                    break
+                received += chunk
+            docker("kill", "-s", signal_name, server.name)
+            signalled = time.monotonic()
+            try:
+                while chunk := client.recv(4096):
+                    received += chunk
+            except OSError:
+                pass
+        answered = b"done" in received
+        return {"request": "answered" if answered else "cut", "exit": _exit(server, signalled)}
+
+
+def worker_killed(contender) -> dict:
+    """`kill -9` of one of two workers: does the container go on serving, and is the worker replaced?"""
+    with running(contender, 2) as server:
+        first_200(server.ports[0])
+        workers = server.workers()
+        victim = workers[-1]  # a server serving alone is its own worker: then the server goes
+        os.kill(victim, signal.SIGKILL)  # from the host, which sees the container's processes
+        killed = time.monotonic()
+        answered = asked = 0
+        replaced = None
+        while time.monotonic() - killed < 10:
+            alive, code = server.state()
+            if not alive:
+                return {"after": f"the container exited ({code})", "answered": f"{answered}/{asked}"}
+            asked += 1
+            try:
+                with socket.create_connection(("127.0.0.1", server.ports[0]), timeout=1) as client:
+                    client.sendall(b"GET /plain HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                    answered += client.recv(16).startswith(b"HTTP/1.1 200")
+            except OSError:
+                pass
+            now = server.workers()
+            if replaced is None and len(now) >= len(workers) and victim not in now:
+                replaced = time.monotonic() - killed
+            if replaced is not None and asked >= 10:
+                break
+            time.sleep(0.05)
+        if answered == 0:
+            after = "stopped serving"
+        elif replaced is not None:
+            after = f"kept serving, worker replaced in {replaced:.1f} s"
+        else:
+            after = "kept serving, on one worker"
+        return {"after": after, "answered": f"{answered}/{asked}"}
+
+
+def websocket_on_stop(contender) -> dict:
+    """An open WebSocket when the container gets SIGTERM: the close code the client gets and when,
+    and how the container ended."""
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    with running(contender, 2) as server:
+        first_200(server.ports[0])
+        with connect(f"ws://127.0.0.1:{server.ports[0]}/ws", open_timeout=10, compression=None) as ws:
+            ws.send("ping")
+            ws.recv(timeout=10)
+            docker("kill", "-s", "TERM", server.name)
+            signalled = time.monotonic()
+            try:
+                while True:
+                    ws.recv(timeout=SIGNALLED_WITHIN)
+            except TimeoutError:
+                closed = f"still open after {SIGNALLED_WITHIN:.0f} s"
+            except ConnectionClosed as error:
+                code = error.rcvd.code if error.rcvd else None
+                took = time.monotonic() - signalled
+                closed = f"closed {code} after {took:.1f} s" if code else f"dropped without a close after {took:.1f} s"
+        return {"websocket": closed, "exit": _exit(server, signalled)}
