@@ -4,6 +4,7 @@ built on the same base with the same versions of Django and the server."""
 
 import os
 import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,28 +25,29 @@ class Contender:
     # The command, without the image's entrypoint, or None for the image's own; {host}, {port},
     # {workers} and {app} are filled in.
     command: tuple[str, ...] | None = None
-    env: dict = field(default_factory=dict)  # {workers} is filled in
+    env: dict = field(default_factory=dict)  # {host}, {port} and {workers} are filled in
     user: str = ""
     # daphne has no workers of its own: WORKERS plain daphnes, one per port, for the cold start.
     copies: bool = False
+    app: str = APP_MODULE  # the plain command's application
 
     def run_args(self, ports: list[int], workers: int) -> list[str]:
         """`docker run`'s arguments after its options: on the host's network, bound to 127.0.0.1."""
-        env = {key: value.format(workers=workers) for key, value in self.env.items()}
+        env = {key: value.format(host="127.0.0.1", port=ports[0], workers=workers) for key, value in self.env.items()}
         args = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
         if self.user:
             args += ["--user", self.user]
         if self.command is None:
             return [*args, "-e", "HOST=127.0.0.1", "-e", f"PORT={ports[0]}", "-e", f"WORKERS={workers}", self.image]
-        lines = [self._filled(port, workers) for port in ports]
+        lines = [self.filled(port, workers) for port in ports]
         if len(lines) == 1:
             return [*args, "--entrypoint", lines[0][0], self.image, *lines[0][1:]]
         # Started together by a shell, as a user would write it; the last one is the shell's exec.
         script = " & ".join(" ".join(line) for line in lines[:-1]) + " & exec " + " ".join(lines[-1])
         return [*args, "--entrypoint", "/bin/sh", self.image, "-c", script]
 
-    def _filled(self, port: int, workers: int) -> list[str]:
-        fields = {"host": "127.0.0.1", "port": port, "workers": workers, "app": APP_MODULE}
+    def filled(self, port: int, workers: int) -> list[str]:
+        fields = {"host": "127.0.0.1", "port": port, "workers": workers, "app": self.app}
         return [part.format(**fields) for part in self.command]
 
     def ports_for(self, workers: int) -> int:
@@ -53,17 +55,19 @@ class Contender:
         return workers if self.copies else 1
 
 
+def plain(image: str, server) -> Contender:
+    """The server's own command (the server module's PLAIN_COMMAND) in the image, as the app user."""
+    copies = "{workers}" not in server.PLAIN_COMMAND
+    return Contender("plain", "plain command", image, command=server.PLAIN_COMMAND, user=APP_USER, copies=copies)
+
+
 def for_flavor(flavor: str, app_image: str, server, alternatives: dict[tuple[str, str], str]) -> list[Contender]:
     """The image, its control, the plain command and the alternatives that serve with this server."""
-    plain = Contender(
-        "plain",
-        "plain command",
-        app_image,
-        command=server.PLAIN_COMMAND,
-        user=APP_USER,
-        copies="{workers}" not in server.PLAIN_COMMAND,
-    )
-    found = [Contender("image", "this image", app_image), Contender("control", "this image again", app_image), plain]
+    found = [
+        Contender("image", "this image", app_image),
+        Contender("control", "this image again", app_image),
+        plain(app_image, server),
+    ]
     for alternative in ALTERNATIVES:
         if alternative.flavor == flavor:
             found.append(alternative.contender(alternatives[alternative.key, flavor]))
@@ -104,10 +108,10 @@ ENV PYTHONUNBUFFERED=1
 RUN mkdir -p /code
 WORKDIR /code
 COPY requirements.txt /tmp/requirements.txt
-RUN %s set -ex && pip install --upgrade pip && pip install -r /tmp/requirements.txt && rm -rf /root/.cache/
+RUN CA_MOUNT set -ex && pip install --upgrade pip && pip install -r /tmp/requirements.txt && rm -rf /root/.cache/
 COPY benchapp /code/benchapp
 EXPOSE 8000
-""" % CA
+""".replace("CA_MOUNT", CA)
 
 # tiangolo/uvicorn-gunicorn-docker (docker-images/python3.12-slim.dockerfile, start.sh and
 # gunicorn_conf.py): uvicorn[standard] and gunicorn, the app in /app, and with no variable set,
@@ -118,7 +122,7 @@ TIANGOLO_DOCKERFILE = """\
 ARG BASE
 FROM ${BASE}
 COPY requirements.txt /tmp/requirements.txt
-RUN %s pip install --no-cache-dir -r /tmp/requirements.txt
+RUN CA_MOUNT pip install --no-cache-dir -r /tmp/requirements.txt
 COPY start.sh /start.sh
 RUN chmod +x /start.sh
 COPY benchapp /app/benchapp
@@ -126,7 +130,7 @@ WORKDIR /app/
 ENV PYTHONPATH=/app
 EXPOSE 80
 CMD ["/start.sh"]
-""" % CA
+""".replace("CA_MOUNT", CA)
 # The settings of that start script and configuration, as gunicorn flags.
 TIANGOLO_START = """\
 #!/bin/sh
@@ -162,10 +166,21 @@ ALTERNATIVES = (
         "tiangolo",
         "tiangolo's uvicorn-gunicorn",
         "uvicorn",
-        ("asgiref", "django", "sqlparse", "gunicorn", "uvicorn[standard]", "h11", "click", "uvloop", "httptools", "websockets"),
+        (
+            "asgiref",
+            "django",
+            "sqlparse",
+            "gunicorn",
+            "uvicorn[standard]",
+            "h11",
+            "click",
+            "uvloop",
+            "httptools",
+            "websockets",
+        ),
         TIANGOLO_DOCKERFILE,
         ("/start.sh",),
-        env={"WEB_CONCURRENCY": "{workers}", "APP_MODULE": APP_MODULE},
+        env={"WEB_CONCURRENCY": "{workers}", "HOST": "{host}", "PORT": "{port}", "APP_MODULE": APP_MODULE},
         files={"start.sh": TIANGOLO_START},
         source="tiangolo/uvicorn-gunicorn-docker: `/start.sh`, gunicorn with `gunicorn_conf.py`",
     ),
@@ -204,8 +219,27 @@ def pinned(lock: Path, packages: tuple[str, ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def with_pip(base: str) -> str:
+    """The base, or where its Python has no pip (a stand-in for python:slim built from Debian's
+    packages), the base with a virtualenv first on PATH: pip and python where the official image
+    has them, at about the size of its pip."""
+    if subprocess.run(["docker", "run", "--rm", base, "python3", "-m", "pip", "--version"],
+                      capture_output=True).returncode == 0:  # fmt: skip
+        return base
+    tag = "django-asgi-bench-base:pip"
+    context = Path(tempfile.mkdtemp(prefix="django-asgi-bench-"))
+    try:
+        (context / "Dockerfile").write_text(
+            f"FROM {base}\nRUN python3 -m venv /usr/local/python\nENV PATH=/usr/local/python/bin:$PATH\n"
+        )
+        docker("build", "-q", "-t", tag, str(context), timeout=300)
+    finally:
+        shutil.rmtree(context)
+    return tag
+
+
 def build(alternative: Alternative, base: str) -> str:
-    """The alternative's image, built on the base, the bench app as its project."""
+    """The alternative's image, built on the base (with pip), the bench app as its project."""
     tag = f"django-asgi-bench-{alternative.key}:{alternative.flavor}"
     context = Path(tempfile.mkdtemp(prefix="django-asgi-bench-"))
     try:

@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import socket
-import statistics
 import subprocess
 import tarfile
 import tempfile
@@ -159,7 +158,7 @@ def started_at(name: str) -> float:
     """When Docker started the container's process (its clock, the host's), as time.time()."""
     stamp = docker("inspect", "-f", "{{.State.StartedAt}}", name).stdout.strip()
     whole, _, fraction = stamp.rstrip("Z").partition(".")
-    moment = datetime.datetime.fromisoformat(whole).replace(tzinfo=datetime.timezone.utc)
+    moment = datetime.datetime.fromisoformat(whole).replace(tzinfo=datetime.UTC)
     return moment.timestamp() + float("0." + (fraction or "0"))
 
 
@@ -173,35 +172,62 @@ def cold_start(contender, workers: int) -> dict:
     try:
         done = max(first_200(port) for port in ports)
         return {"run": done - began, "inside": wall + (done - began) - started_at(name)}
+    except RuntimeError:
+        logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
+        log(f"{contender.label} ({contender.image}) logs:\n{logs.stdout}{logs.stderr}")
+        raise
     finally:
         subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True)
 
 
-def restart(name: str, port: int, path: bytes) -> dict:
-    """`docker start` of the stopped container to the first 200, as Fly.io starts a stopped machine."""
+def restart(name: str, ports: list[int], path: bytes = b"/") -> dict:
+    """`docker start` of the stopped container to the first 200 (on every port), as Fly.io starts
+    a machine it stopped when idle; then stopped again."""
     began, wall = time.monotonic(), time.time()
     docker("start", name)
-    done = first_200(port, path=path)
+    done = max(first_200(port, path=path) for port in ports)
     figures = {"run": done - began, "inside": wall + (done - began) - started_at(name)}
-    docker("stop", name)
+    docker("stop", "-t", "5", name)
     return figures
+
+
+def starts_inside(entrants: list, workers: int, rounds: int) -> dict[str, list[float]]:
+    """Each entrant's start to its first 200, from inside one running container of the first's image
+    (bench/inside.py), in turns: the same starts without Docker's own, variable, work."""
+    image = entrants[0].image
+    config = json.loads(docker("image", "inspect", "-f", "{{json .Config}}", image).stdout)
+    base_env = dict(item.split("=", 1) for item in config["Env"])
+    commands = []
+    for entrant in entrants:
+        ports = [free_port() for _ in range(entrant.ports_for(workers))]
+        env = {**base_env, **{key: value.format(host="127.0.0.1", port=ports[0], workers=workers)
+                              for key, value in entrant.env.items()}}  # fmt: skip
+        if entrant.command is None:
+            argv = [*config["Entrypoint"], *(config.get("Cmd") or [])]
+            env.update(HOST="127.0.0.1", PORT=str(ports[0]), WORKERS=str(workers))
+        else:
+            lines = [entrant.filled(port, workers) for port in ports]
+            script = " & ".join(" ".join(line) for line in lines[:-1]) + " & exec " if len(lines) > 1 else "exec "
+            argv = ["/bin/sh", "-c", script + " ".join(lines[-1])]
+            if entrant.user:
+                uid, gid = entrant.user.split(":")
+                argv = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", *argv]
+        commands.append({"name": entrant.key, "argv": argv, "env": env, "ports": ports})
+    name = f"django-asgi-bench-inside-{os.getpid()}"
+    docker("run", "-d", "--name", name, "--network", "host", "--entrypoint", "sleep", image, "infinity")
+    try:
+        docker("cp", str(Path(__file__).with_name("inside.py")), f"{name}:/tmp/inside.py")
+        out = docker("exec", "-w", config.get("WorkingDir") or "/", name, "python", "/tmp/inside.py", str(rounds),
+                     json.dumps(commands), timeout=rounds * len(commands) * 30 + 60).stdout  # fmt: skip
+        return json.loads(out)
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
 
 
 # --- load ---------------------------------------------------------------------------------------------------
 
 WRK_LATENCY = re.compile(r"^\s+(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
-
-
-def median_run(runs: list[dict]) -> dict:
-    """Each figure's median over the rounds; errors summed."""
-    return {
-        "rps": statistics.median(r["rps"] for r in runs),
-        "p50": statistics.median(r["p50"] for r in runs),
-        "p99": statistics.median(r["p99"] for r in runs),
-        "errors": sum(r["errors"] for r in runs),
-        "rounds": [r["rps"] for r in runs],
-    }
 
 
 def wrk(url: str, duration: int, connections: int) -> dict:
@@ -238,30 +264,15 @@ def websocket_rate(url: str, connections: int, duration: float) -> float:
     return asyncio.run(_websocket_round_trips(url.replace("http", "ws") + "/ws", connections, duration))
 
 
-def container_pss_mib(name: str) -> float:
-    """Proportional set size of every process in the container: what it really takes, shared pages split."""
-    script = (
-        "import os\nt = 0\nfor p in filter(str.isdigit, os.listdir('/proc')):\n"
-        "    if int(p) == os.getpid():\n        continue  # this probe\n"
-        "    try:\n        s = open(f'/proc/{p}/smaps_rollup').read()\n    except OSError:\n        continue\n"
-        "    t += sum(int(l.split()[1]) for l in s.splitlines() if l.startswith('Pss:'))\nprint(t)\n"
-    )
-    total = int(docker("exec", name, "python", "-c", script).stdout)
+def pss_mib(server: Running) -> float:
+    """Proportional set size of every process in the container (shared pages split between them),
+    read from the host: a server process that switched users is not dumpable, and only a root
+    with ptrace's capability, which containers lack, may read its memory maps."""
+    total = 0
+    for pid in server.processes():
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        total += sum(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:"))
     return total / 1024
-
-
-def entrypoint_cost_ms(image: str, runs: int) -> tuple[float, float]:
-    """Median wall time of `django-asgi --dry-run` and of `python -c pass`, alternating, inside the image."""
-    script = (
-        "import subprocess, sys, time, statistics\n"
-        f"runs = {runs}\n"
-        "a, b = [], []\n"
-        "for _ in range(runs):\n"
-        "    t = time.perf_counter(); subprocess.run(['django-asgi', '--dry-run'], stdout=subprocess.DEVNULL)\n"
-        "    a.append(time.perf_counter() - t)\n"
-        "    t = time.perf_counter(); subprocess.run([sys.executable, '-c', 'pass'])\n"
-        "    b.append(time.perf_counter() - t)\n"
-        "print(statistics.median(a) * 1000, statistics.median(b) * 1000)\n"
-    )
-    out = docker("run", "--rm", "--entrypoint", "python", image, "-c", script).stdout.split()
-    return float(out[0]), float(out[1])

@@ -1,31 +1,18 @@
-"""What every part of the benchmark uses: commands, Docker, waiting for a 200, the log."""
+"""What every part of the benchmark uses: commands, Docker, the log."""
 
 import subprocess
 import sys
-import time
-import urllib.request
 
 
 def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(args, capture_output=True, text=True, check=True, **kwargs)
+    done = subprocess.run(args, capture_output=True, text=True, **kwargs)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(args)} exited with {done.returncode}:\n{done.stdout}{done.stderr}")
+    return done
 
 
 def docker(*args: str, **kwargs) -> subprocess.CompletedProcess:
     return run("docker", *args, **kwargs)
-
-
-def wait_200(url: str, timeout: float, interval: float = 0.01) -> float:
-    """Seconds until url answers 200 (polling), or raise."""
-    began = time.monotonic()
-    while time.monotonic() - began < timeout:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return time.monotonic() - began
-        except OSError:
-            pass
-        time.sleep(interval)
-    raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
 def log(message: str) -> None:

@@ -37,8 +37,8 @@ def entrypoint():
 @pytest.fixture
 def fake_servers(tmp_path):
     """A PYTHONPATH entry with a granian package whose cli.entrypoint (django_asgi.granian_runner's)
-    prints how it was started, and returns (and the class the runner patches first). The other servers are not installed here: their
-    `python -m` commands fail at their first import."""
+    prints how it was started, and returns (with the class the runner patches first). The other
+    servers are not installed here: their `python -m` commands fail at their first import."""
     package = tmp_path / "fake-lib" / "granian"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")

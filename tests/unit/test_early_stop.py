@@ -21,5 +21,5 @@ def test_a_stop_while_the_app_loads_exits_0_quietly(tmp_path, signum):
     )
     assert process.stdout.readline() == "importing\n"
     process.send_signal(signum)
-    out, err = process.communicate(timeout=10)
+    _, err = process.communicate(timeout=10)
     assert (process.returncode, err) == (0, "")

@@ -53,7 +53,7 @@ def install_main_patches() -> None:
         return signal_handler_interrupt
 
     replace(AbstractServer, "signal_handler_interrupt", ("self", "args", "kwargs"), signal_handler_interrupt,
-            "granian", "a worker forked with the main's signal handler ignores a stop until it has loaded the app")  # fmt: skip
+            "granian", "a forked worker ignores a stop until it has loaded the app")  # fmt: skip
 
 
 def install_patches(websockets: OpenWebSockets | None = None) -> None:
