@@ -2,13 +2,11 @@
 container to measure."""
 
 import asyncio
-import datetime
 import gzip
 import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tarfile
 import tempfile
@@ -16,6 +14,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from inside import first_200
 from ports import free_port  # tests/ports.py (bench/run puts tests/ on the path)
 from tools import docker, log, run
 
@@ -75,9 +74,10 @@ def base_compressed(base: str) -> int:
 class Running:
     """A contender's container on the host's network; its URLs on 127.0.0.1."""
 
-    def __init__(self, name: str, ports: list[int]) -> None:
+    def __init__(self, name: str, ports: list[int], began: float) -> None:
         self.name = name
         self.ports = ports
+        self.began = began  # time.monotonic() before `docker run`
         self.url = f"http://127.0.0.1:{ports[0]}"
 
     def state(self) -> tuple[bool, int]:
@@ -122,9 +122,10 @@ def running(contender, workers: int, copies: bool = False):
     """The contender started detached on the host's network (`copies`: every plain daphne)."""
     ports = [free_port() for _ in range(contender.ports_for(workers) if copies else 1)]
     name = f"django-asgi-bench-{os.getpid()}-{time.monotonic_ns()}"
+    began = time.monotonic()
     docker("run", "-d", "--name", name, "--network", "host", *contender.run_args(ports, workers))
     try:
-        yield Running(name, ports)
+        yield Running(name, ports, began)
     except Exception:
         logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
         log(f"{contender.label} ({contender.image}) logs:\n{logs.stdout}{logs.stderr}")
@@ -135,58 +136,19 @@ def running(contender, workers: int, copies: bool = False):
 
 # --- start --------------------------------------------------------------------------------------------------
 
-REQUEST = b"GET /plain HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-
-
-def first_200(port: int, timeout: float = 60, path: bytes = b"/plain") -> float:
-    """time.monotonic() of the first 200 from the port, asking every millisecond."""
-    request = REQUEST.replace(b"/plain", path)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
-                connection.sendall(request)
-                if connection.recv(16).startswith(b"HTTP/1.1 200"):
-                    return time.monotonic()
-        except OSError:
-            pass
-        time.sleep(0.001)
-    raise RuntimeError(f"port {port}: no 200 within {timeout} s")
-
-
-def started_at(name: str) -> float:
-    """When Docker started the container's process (its clock, the host's), as time.time()."""
-    stamp = docker("inspect", "-f", "{{.State.StartedAt}}", name).stdout.strip()
-    whole, _, fraction = stamp.rstrip("Z").partition(".")
-    moment = datetime.datetime.fromisoformat(whole).replace(tzinfo=datetime.UTC)
-    return moment.timestamp() + float("0." + (fraction or "0"))
-
 
 def cold_start(contender, workers: int) -> dict:
-    """`docker run` to the first 200 (on every port of plain daphnes), and the part of it from the
-    container's start, which leaves Docker's own variable work out."""
-    ports = [free_port() for _ in range(contender.ports_for(workers))]
-    name = f"django-asgi-bench-{os.getpid()}-{time.monotonic_ns()}"
-    began, wall = time.monotonic(), time.time()
-    docker("run", "-d", "--name", name, "--network", "host", *contender.run_args(ports, workers))
-    try:
-        done = max(first_200(port) for port in ports)
-        return {"run": done - began, "inside": wall + (done - began) - started_at(name)}
-    except RuntimeError:
-        logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
-        log(f"{contender.label} ({contender.image}) logs:\n{logs.stdout}{logs.stderr}")
-        raise
-    finally:
-        subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True)
+    """`docker run` to the first 200 (on every port of plain daphnes)."""
+    with running(contender, workers, copies=True) as server:
+        return {"run": max(first_200(port) for port in server.ports) - server.began}
 
 
 def restart(name: str, ports: list[int], path: bytes = b"/") -> dict:
     """`docker start` of the stopped container to the first 200 (on every port), as Fly.io starts
     a machine it stopped when idle; then stopped again."""
-    began, wall = time.monotonic(), time.time()
+    began = time.monotonic()
     docker("start", name)
-    done = max(first_200(port, path=path) for port in ports)
-    figures = {"run": done - began, "inside": wall + (done - began) - started_at(name)}
+    figures = {"run": max(first_200(port, path=path) for port in ports) - began}
     docker("stop", "-t", "5", name)
     return figures
 

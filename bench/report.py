@@ -32,6 +32,11 @@ def _table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _section(title: str, header: list[str], rows: list[list], note: str) -> str:
+    """A report section: its title, its table and what the table shows."""
+    return f"## {title}\n\n" + _table(header, rows) + note
+
+
 def _labels(result: dict) -> dict[str, str]:
     return {c["key"]: c["label"] for c in result["contenders"]}
 
@@ -197,22 +202,20 @@ def _size(results: dict) -> str:
             rows.append(
                 [r["flavor"], labels[key], f"{size / MB:.1f}", f"{(size - results['base_size']) / MB:.1f}", *extra]
             )
-    return (
-        "## Size\n\n"
-        + _table(
-            [
-                "flavor",
-                "contender",
-                "uncompressed (MB)",
-                "over the base (MB)",
-                "gzip, whole (MB)",
-                "gzip, own layers (MB)",
-            ],
-            [*rows, ["(base)", "", f"{results['base_size'] / MB:.1f}", "0", f"{results['base_gzip'] / MB:.1f}", "-"]],
-        )
-        + "With the benchmark's project in each; the plain command runs in the image itself. On a base whose Python "
+    return _section(
+        "Size",
+        [
+            "flavor",
+            "contender",
+            "uncompressed (MB)",
+            "over the base (MB)",
+            "gzip, whole (MB)",
+            "gzip, own layers (MB)",
+        ],
+        [*rows, ["(base)", "", f"{results['base_size'] / MB:.1f}", "0", f"{results['base_gzip'] / MB:.1f}", "-"]],
+        "With the benchmark's project in each; the plain command runs in the image itself. On a base whose Python "
         "has no pip (a stand-in for python:slim built from Debian's packages), the alternatives get pip from a "
-        "virtualenv first on PATH, counted in their size as the official image's pip would be.\n"
+        "virtualenv first on PATH, counted in their size as the official image's pip would be.\n",
     )
 
 
@@ -238,28 +241,26 @@ def _starts(results: dict) -> str:
                 ]
             )
     settings = results["settings"]
-    return (
-        "## Start\n\n"
-        + _table(
-            [
-                "flavor",
-                "start",
-                "image (ms)",
-                "plain command (ms)",
-                "image - plain, paired (ms)",
-                "image - image again: the noise (ms)",
-                "alternatives (ms)",
-            ],
-            rows,
-        )
-        + f"\nTo the first 200; medians, and the paired differences' median with their lowest and highest "
+    return _section(
+        "Start",
+        [
+            "flavor",
+            "start",
+            "image (ms)",
+            "plain command (ms)",
+            "image - plain, paired (ms)",
+            "image - image again: the noise (ms)",
+            "alternatives (ms)",
+        ],
+        rows,
+        f"\nTo the first 200; medians, and the paired differences' median with their lowest and highest "
         f"round. Cold: `docker run` ({settings['cold_starts']} rounds; every plain daphne answering, for two of "
         f"them). Inside the container: the same commands started by a process inside one running container of "
         f"the image ({settings['inside_starts']} rounds), which leaves Docker's own work out. `docker start`: a "
         f"stopped container of `examples/hello_django` (SQLite on a volume, static files, `DJANGO_SETTINGS_MODULE` "
         f"set) started again, to the first 200 of `/`, as Fly.io starts a machine it stopped when idle "
         f"({settings['cold_starts']} rounds). The image against itself shows what this machine's noise alone "
-        "does to the same figure.\n"
+        "does to the same figure.\n",
     )
 
 
@@ -300,13 +301,14 @@ def _ratios(results: dict) -> str:
             if c["key"] != "image" and figures:
                 mean, low, high, count = figures
                 rows.append([r["flavor"], labels[c["key"]], f"{mean:.3f}", f"{low:.2f}", f"{high:.2f}", count])
-    return (
-        "## The image against each\n\n"
-        + _table(["flavor", "image / ...", "geometric mean", "lowest round", "highest round", "paired rounds"], rows)
-        + (
+    return _section(
+        "The image against each",
+        ["flavor", "image / ...", "geometric mean", "lowest round", "highest round", "paired rounds"],
+        rows,
+        (
             "\nrequests/s of the image over the contender's in the same round, pooled over both views and both "
             'worker counts. "this image again" is the noise floor: its spread is the machine\'s.\n'
-        )
+        ),
     )
 
 
@@ -325,20 +327,18 @@ def _memory(results: dict) -> str:
                     *(f"{r[f][key]:.1f}" for f in ("idle_mib_w1", "load_mib_w1", "idle_mib_w2", "load_mib_w2")),
                 ]
             )
-    return (
-        "## Memory\n\n"
-        + _table(
-            [
-                "flavor",
-                "contender",
-                "idle, WORKERS=1 (MiB)",
-                "after load, WORKERS=1",
-                "idle, WORKERS=2",
-                "after load, WORKERS=2",
-            ],
-            rows,
-        )
-        + "Proportional set size of every process in the container (shared pages split between them).\n"
+    return _section(
+        "Memory",
+        [
+            "flavor",
+            "contender",
+            "idle, WORKERS=1 (MiB)",
+            "after load, WORKERS=1",
+            "idle, WORKERS=2",
+            "after load, WORKERS=2",
+        ],
+        rows,
+        "Proportional set size of every process in the container (shared pages split between them).\n",
     )
 
 
@@ -357,25 +357,23 @@ def _behaviour(results: dict) -> str:
                     f"{seen['websocket']['websocket']}; {seen['websocket']['exit']}",
                 ]
             )
-    return (
-        "## Behaviour\n\n"
-        + _table(
-            [
-                "flavor",
-                "contender",
-                "request in flight, SIGTERM",
-                "request in flight, SIGINT",
-                "`kill -9` of one of two workers",
-                "WebSocket open, SIGTERM",
-            ],
-            rows,
-        )
-        + (
+    return _section(
+        "Behaviour",
+        [
+            "flavor",
+            "contender",
+            "request in flight, SIGTERM",
+            "request in flight, SIGINT",
+            "`kill -9` of one of two workers",
+            "WebSocket open, SIGTERM",
+        ],
+        rows,
+        (
             "\nTwo workers each. A request of 3 s, its first bytes received, when the container gets the signal "
             "(`docker kill -s`); then how the container ended, watched for 15 s (Docker's `docker stop` would "
             "have killed it after 10). `kill -9` of a worker from the host, then requests for up to 10 s. A "
             "plain command that serves alone is its own worker: killing it stops the server.\n"
-        )
+        ),
     )
 
 
