@@ -138,10 +138,10 @@ def describe(contender) -> str:
         return "the image's entrypoint, `WORKERS`, `HOST`, `PORT`"
     filled = [part.format(host="HOST", port="PORT", workers="WORKERS", app=contenders.APP_MODULE) for part in
               contender.command]  # fmt: skip
-    words = " ".join(filled)
+    words = f"`{' '.join(filled)}`"
     if contender.copies:
-        words += " (WORKERS of them, one per port, for the cold start)"
-    return f"`{words}`"
+        words += " (WORKERS of them, one per port, for the starts)"
+    return words
 
 
 def fly_style_start(flavor: str, image: str, server, rounds: int) -> dict:

@@ -127,7 +127,8 @@ def markdown(results: dict) -> str:
         f"2 s warm-up, on loopback. The contenders of a flavor run side by side (host network, bound to "
         f"127.0.0.1) and take turns, the order rotating every round, {settings['rounds']} rounds; a ratio is "
         "taken within a round and pooled over the rounds, both views and both worker counts.\n"
-        f"- Starts: {settings['cold_starts']} interleaved rounds after one dropped, the order rotating; the "
+        f"- Starts: {settings['cold_starts']} interleaved rounds (inside a container: "
+        f"{settings.get('inside_starts', settings['cold_starts'])}) after one dropped, the order rotating; the "
         "difference to the plain command is taken within a round.\n",
         "![throughput and cold start per flavor](results.png)\n",
         "## Contenders\n",
@@ -139,11 +140,11 @@ def markdown(results: dict) -> str:
         "flags such as the event loop), as the app user, started by Docker directly: what the image adds "
         "or saves.\n",
     ]
-    for alternative in results.get("alternatives", []):
-        parts.append(
-            f"- **{alternative['label']}** (against `{alternative['flavor']}`): {alternative['source']}; built on "
-            "the same base, with the flavor's lock's versions of Django, the server and their dependencies.\n"
-        )
+    parts[-1] += "".join(
+        f"- **{alternative['label']}** (against `{alternative['flavor']}`): {alternative['source']}; built on "
+        "the same base, with the flavor's lock's versions of Django, the server and their dependencies.\n"
+        for alternative in results.get("alternatives", [])
+    )
     written = results.get("fly_daphne_as_written") or {}
     if written:
         parts.append(
