@@ -104,7 +104,7 @@ def measure_flavor(flavor: str, args, base: str, alternatives: dict) -> dict:
 
     for workers in (1, 2):
         log(f"{flavor}: cold start, WORKERS={workers}, {args.cold_starts} rounds")
-        # The alternatives have their number of workers in their own files: WORKERS=2 only.
+        # The alternatives start as their files write them, with two workers: at WORKERS=2 only.
         racing = [c for c in entrants if c.key in ("image", "control", "plain") or workers == 2]
         result[f"cold_w{workers}"] = interleaved(args.cold_starts, racing, lambda c, w=workers: cold_start(c, w))
         log(f"{flavor}: starts inside a container, WORKERS={workers}, {args.inside_starts} rounds")
