@@ -15,6 +15,7 @@ import os
 import runpy
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from contextlib import ExitStack
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import behaviour
 import contenders
+from inside import interleaved
 from measure import (
     base_compressed,
     cold_start,
@@ -36,7 +38,7 @@ from measure import (
     wrk,
 )
 from ports import free_port  # tests/ports.py (bench/run puts tests/ on the path)
-from tools import docker, log
+from tools import build_secret, docker, log
 
 from django_asgi import servers  # entrypoint/src (bench/run puts it on the path)
 
@@ -50,8 +52,7 @@ HELLO = ROOT / "examples" / "hello_django"
 
 def build(context: Path, tag: str, image: str) -> str:
     """A project built FROM the flavor's image, as a user's Dockerfile would."""
-    secret = ["--secret", f"id=build-ca,src={os.environ['BUILD_CA']}"] if os.environ.get("BUILD_CA") else []
-    docker("build", "-q", *secret, "--build-arg", f"IMAGE={image}", "-t", tag, str(context),
+    docker("build", "-q", *build_secret(), "--build-arg", f"IMAGE={image}", "-t", tag, str(context),
            env={**os.environ, "DOCKER_BUILDKIT": "1"}, timeout=900)  # fmt: skip
     return tag
 
@@ -62,28 +63,16 @@ def with_build_ca(image: str) -> str:
     ca = os.environ.get("BUILD_CA")
     if not ca:
         return image
-    context = Path(os.environ.get("TMPDIR", "/tmp")) / f"django-asgi-bench-ca-{os.getpid()}"
-    context.mkdir(exist_ok=True)
-    (context / "build-ca.crt").write_bytes(Path(ca).read_bytes())
-    (context / "Dockerfile").write_text(
-        f"FROM {image}\nCOPY build-ca.crt /usr/local/share/build-ca.crt\nENV PIP_CERT=/usr/local/share/build-ca.crt\n"
-    )
     tag = f"django-asgi-bench-ca:{image.rsplit(':', 1)[-1]}"
-    docker("build", "-q", "-t", tag, str(context), timeout=300)
+    with tempfile.TemporaryDirectory(prefix="django-asgi-bench-") as scratch:
+        context = Path(scratch)
+        (context / "build-ca.crt").write_bytes(Path(ca).read_bytes())
+        (context / "Dockerfile").write_text(
+            f"FROM {image}\nCOPY build-ca.crt /usr/local/share/build-ca.crt\n"
+            "ENV PIP_CERT=/usr/local/share/build-ca.crt\n"
+        )
+        docker("build", "-q", "-t", tag, str(context), timeout=300)
     return tag
-
-
-def interleaved(rounds: int, entrants: list, measure) -> dict[str, list]:
-    """measure(entrant) for every entrant in turns, the order rotating each round, after one
-    round of warm-up that is dropped: drift of the machine falls on each alike."""
-    figures: dict[str, list] = {entrant.key: [] for entrant in entrants}
-    for index in range(rounds + 1):
-        shift = index % len(entrants)
-        for entrant in entrants[shift:] + entrants[:shift]:
-            value = measure(entrant)
-            if index:
-                figures[entrant.key].append(value)
-    return figures
 
 
 def measure_flavor(flavor: str, args, base: str, alternatives: dict) -> dict:

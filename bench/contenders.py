@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools import docker
+from tools import build_secret, docker
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "bench" / "app"
@@ -33,18 +33,26 @@ class Contender:
 
     def run_args(self, ports: list[int], workers: int) -> list[str]:
         """`docker run`'s arguments after its options: on the host's network, bound to 127.0.0.1."""
-        env = {key: value.format(host="127.0.0.1", port=ports[0], workers=workers) for key, value in self.env.items()}
-        args = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
+        args = [arg for key, value in self.environment(ports, workers).items() for arg in ("-e", f"{key}={value}")]
         if self.user:
             args += ["--user", self.user]
         if self.command is None:
             return [*args, "-e", "HOST=127.0.0.1", "-e", f"PORT={ports[0]}", "-e", f"WORKERS={workers}", self.image]
+        argv = self.argv(ports, workers)
+        return [*args, "--entrypoint", argv[0], self.image, *argv[1:]]
+
+    def environment(self, ports: list[int], workers: int) -> dict[str, str]:
+        """Its own variables, filled in."""
+        return {key: value.format(host="127.0.0.1", port=ports[0], workers=workers) for key, value in self.env.items()}
+
+    def argv(self, ports: list[int], workers: int) -> list[str]:
+        """Its command, one per port: several are started together by a shell, as a user would
+        write it, the last one being the shell's exec."""
         lines = [self.filled(port, workers) for port in ports]
         if len(lines) == 1:
-            return [*args, "--entrypoint", lines[0][0], self.image, *lines[0][1:]]
-        # Started together by a shell, as a user would write it; the last one is the shell's exec.
+            return lines[0]
         script = " & ".join(" ".join(line) for line in lines[:-1]) + " & exec " + " ".join(lines[-1])
-        return [*args, "--entrypoint", "/bin/sh", self.image, "-c", script]
+        return ["/bin/sh", "-c", script]
 
     def filled(self, port: int, workers: int) -> list[str]:
         fields = {"host": "127.0.0.1", "port": port, "workers": workers, "app": self.app}
@@ -249,13 +257,10 @@ def build(alternative: Alternative, base: str) -> str:
         for name, text in alternative.files.items():
             (context / name).write_text(text)
         shutil.copytree(APP / "benchapp", context / "benchapp", ignore=shutil.ignore_patterns("__pycache__"))
-        secret = []
-        if os.environ.get("BUILD_CA"):
-            secret = ["--secret", f"id=build-ca,src={os.environ['BUILD_CA']}"]
         docker(
             "build",
             "-q",
-            *secret,
+            *build_secret(),
             "--build-arg",
             f"BASE={base}",
             "-t",

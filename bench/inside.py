@@ -63,19 +63,29 @@ def start(command: dict) -> float:
                 time.sleep(0.001)
 
 
+def interleaved(rounds: int, entrants: list, measure, key=lambda entrant: entrant.key) -> dict[str, list]:
+    """measure(entrant) for every entrant in turns, the order rotating each round, after one round
+    of warm-up that is dropped: drift of the machine falls on each alike. (bench/bench.py's too.)"""
+    figures: dict[str, list] = {key(entrant): [] for entrant in entrants}
+    for index in range(rounds + 1):
+        shift = index % len(entrants)
+        for entrant in entrants[shift:] + entrants[:shift]:
+            value = measure(entrant)
+            if index:
+                figures[key(entrant)].append(value)
+    return figures
+
+
+def _start_or_exit(command: dict) -> float:
+    try:
+        return start(command)
+    except RuntimeError as error:
+        raise SystemExit(f"{command['name']}: {error}") from None
+
+
 def main() -> None:
     rounds, commands = int(sys.argv[1]), json.loads(sys.argv[2])
-    times = {command["name"]: [] for command in commands}
-    for index in range(rounds + 1):
-        shift = index % len(commands)
-        for command in commands[shift:] + commands[:shift]:
-            try:
-                took = start(command)
-            except RuntimeError as error:
-                raise SystemExit(f"{command['name']}: {error}") from None
-            if index:
-                times[command["name"]].append(took)
-    print(json.dumps(times))
+    print(json.dumps(interleaved(rounds, commands, _start_or_exit, key=lambda command: command["name"])))
 
 
 if __name__ == "__main__":

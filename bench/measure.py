@@ -162,15 +162,12 @@ def starts_inside(entrants: list, workers: int, rounds: int) -> dict[str, list[f
     commands = []
     for entrant in entrants:
         ports = [free_port() for _ in range(entrant.ports_for(workers))]
-        env = {**base_env, **{key: value.format(host="127.0.0.1", port=ports[0], workers=workers)
-                              for key, value in entrant.env.items()}}  # fmt: skip
+        env = {**base_env, **entrant.environment(ports, workers)}
         if entrant.command is None:
             argv = [*config["Entrypoint"], *(config.get("Cmd") or [])]
             env.update(HOST="127.0.0.1", PORT=str(ports[0]), WORKERS=str(workers))
         else:
-            lines = [entrant.filled(port, workers) for port in ports]
-            script = " & ".join(" ".join(line) for line in lines[:-1]) + " & exec " if len(lines) > 1 else "exec "
-            argv = ["/bin/sh", "-c", script + " ".join(lines[-1])]
+            argv = entrant.argv(ports, workers)
             if entrant.user:
                 uid, gid = entrant.user.split(":")
                 argv = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", *argv]

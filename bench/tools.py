@@ -1,5 +1,6 @@
 """What every part of the benchmark uses: commands, Docker, the log."""
 
+import os
 import subprocess
 import sys
 
@@ -13,6 +14,12 @@ def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 def docker(*args: str, **kwargs) -> subprocess.CompletedProcess:
     return run("docker", *args, **kwargs)
+
+
+def build_secret() -> list[str]:
+    """`docker build`'s arguments for this machine's CA bundle (BUILD_CA, set by images/provision.sh
+    where pip needs it), as the secret "build-ca" the Dockerfiles mount; none elsewhere."""
+    return ["--secret", f"id=build-ca,src={os.environ['BUILD_CA']}"] if os.environ.get("BUILD_CA") else []
 
 
 def log(message: str) -> None:
