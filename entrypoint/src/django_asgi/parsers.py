@@ -42,16 +42,24 @@ def choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
 
 
 def host(name: str, raw: str) -> str:
-    """An IP address to bind to; IPv6 may come with or without brackets."""
+    """An IP address to bind to, as ipaddress.ip_address takes it; IPv6 may come with or without
+    brackets, and with a %scope. Read by socket.inet_pton: the servers import socket anyway, while
+    ipaddress costs over a millisecond of every start that sets HOST (tests/unit/test_parsers.py
+    holds it to ipaddress)."""
     text = raw.strip()
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
-    import ipaddress  # only when HOST is set
+    address, percent, scope = text.partition("%")
+    import socket
 
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        raise ConfigError(name, raw, "expected an IP address to bind to, such as 0.0.0.0 or ::") from None
+    families = (socket.AF_INET6,) if percent else (socket.AF_INET, socket.AF_INET6)  # a scope: IPv6 only
+    if not percent or (scope and "%" not in scope and "/" not in scope):
+        for family in families:
+            try:
+                return socket.inet_ntop(family, socket.inet_pton(family, address)) + percent + scope
+            except (OSError, ValueError, UnicodeError):
+                pass
+    raise ConfigError(name, raw, "expected an IP address to bind to, such as 0.0.0.0 or ::")
 
 
 def networks(name: str, raw: str) -> tuple[str, ...]:
