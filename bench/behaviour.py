@@ -46,39 +46,50 @@ def request_in_flight(contender, signal_name: str) -> dict:
 
 
 def worker_killed(contender) -> dict:
-    """`kill -9` of one of two workers: does the container go on serving, and is the worker replaced?"""
+    """`kill -9` of one of two workers: does the container go on serving, and when does a new
+    worker answer (the bench app's /pid names the process that served)?"""
     with running(contender, 2) as server:
         first_200(server.ports[0])
         workers = server.workers()
+        known = {server.container_pid(pid) for pid in workers}
         victim = workers[-1]  # a server serving alone is its own worker: then the server goes
         os.kill(victim, signal.SIGKILL)  # from the host, which sees the container's processes
         killed = time.monotonic()
         answered = asked = 0
         replaced = None
-        while time.monotonic() - killed < 10:
+        while time.monotonic() - killed < 10 and (replaced is None or asked < 10):
             alive, code = server.state()
             if not alive:
                 return {"after": f"the container exited ({code})", "answered": f"{answered}/{asked}"}
             asked += 1
-            try:
-                with socket.create_connection(("127.0.0.1", server.ports[0]), timeout=1) as client:
-                    client.sendall(b"GET /plain HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-                    answered += client.recv(16).startswith(b"HTTP/1.1 200")
-            except OSError:
-                pass
-            now = server.workers()
-            if replaced is None and len(now) >= len(workers) and victim not in now:
+            pid = _served_by(server.ports[0])
+            answered += pid is not None
+            if replaced is None and pid is not None and pid not in known:
                 replaced = time.monotonic() - killed
-            if replaced is not None and asked >= 10:
-                break
-            time.sleep(0.05)
+            time.sleep(0.02)
         if answered == 0:
             after = "stopped serving"
         elif replaced is not None:
-            after = f"kept serving, worker replaced in {replaced:.1f} s"
+            after = f"kept serving, a new worker answered after {replaced:.1f} s"
         else:
-            after = "kept serving, on one worker"
+            after = "kept serving, on the worker left"
         return {"after": after, "answered": f"{answered}/{asked}"}
+
+
+def _served_by(port: int) -> int | None:
+    """The container pid of the process that answered /pid with a 200, or None."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as client:
+            # HTTP/1.0: the body is not chunked, the connection closes after it
+            client.sendall(b"GET /pid HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            response = b""
+            while chunk := client.recv(4096):
+                response += chunk
+    except OSError:
+        return None
+    head, _, body = response.partition(b"\r\n\r\n")
+    status = head.split(b" ", 2)[1:2]
+    return int(body) if status == [b"200"] and body.strip().isdigit() else None
 
 
 def websocket_on_stop(contender) -> dict:

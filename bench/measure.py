@@ -107,6 +107,17 @@ class Running:
                     grew = True
         return {pid: table[pid] for pid in inside if pid in table}
 
+    @staticmethod
+    def container_pid(pid: int) -> int | None:
+        """A process's id as the container sees it (the last of its NSpid), from its host pid."""
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("NSpid:"):
+                    return int(line.split()[-1])
+        except OSError:
+            pass
+        return None
+
     def workers(self) -> list[int]:
         """The serving processes with no children (not multiprocessing's resource tracker); the
         container's first process when it serves alone."""

@@ -407,8 +407,10 @@ def _behaviour(results: dict) -> str:
         (
             "\nTwo workers each. A request of 3 s, its first bytes received, when the container gets the signal "
             "(`docker kill -s`); then how the container ended, watched for 15 s (Docker's `docker stop` would "
-            "have killed it after 10). `kill -9` of a worker from the host, then requests for up to 10 s. A "
-            "plain command that serves alone is its own worker: killing it stops the server.\n"
+            "have killed it after 10). `kill -9` of a worker from the host, then requests (a view that "
+            "names the process that served it) for up to 10 s: how many were answered, and when a worker other "
+            "than the two first answered. A plain command that serves alone is its own worker: killing it stops "
+            "the server.\n"
         ),
     )
 
@@ -430,7 +432,8 @@ def readme_table(results: dict) -> str:
             [
                 f"`{r['flavor']}`",
                 f"{r['size']['image'] / MB:.0f} MB",
-                f"{started:.2f} s ({cold[0]:+.0f} ms; against itself: {itself[0]:+.0f} ms)",
+                f"{started:.2f} s ({cold[0]:+.0f} ms, 95 %: {cold[1]:+.0f} to {cold[2]:+.0f}; against itself: "
+                f"{itself[0]:+.0f} ms)",
                 f"{median_rps(r['plain_w2']['image']):,.0f}",
                 f"{median_rps(r['json_w2']['image']):,.0f}",
                 f"{plain[0]:.2f}x (against itself: {control[0]:.2f}x)",
@@ -459,8 +462,9 @@ def update_readme(results: dict, readme: Path) -> None:
     text = readme.read_text()
     block = (
         f"{README_BEGIN}\n{readme_table(results)}\nMeasured by `bench/run` on {results['date']}, "
-        f"{results['machine']}, `WORKERS=2` (ratios: requests/s of the image over the other's in the same "
-        f"round, pooled over a sync and an async view and 1 and 2 workers); all figures, the behaviour on "
+        f"{results['machine']}, `WORKERS=2` (cold start: `docker run` to the first 200, the median of the "
+        f"paired differences with its 95 % interval; ratios: requests/s of the image over the other's in the "
+        f"same round, pooled over a sync and an async view and 1 and 2 workers); all figures, the behaviour on "
         f"stop and crash, and what each contender runs in [bench/results.md](bench/results.md).\n"
         f"{README_END}"
     )

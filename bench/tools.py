@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 
 
 def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
@@ -23,4 +24,5 @@ def build_secret() -> list[str]:
 
 
 def log(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
+    """A line on stderr with the time of day: a run takes most of an hour, and the times say which part took it."""
+    print(f"bench: {time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)

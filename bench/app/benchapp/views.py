@@ -1,4 +1,5 @@
 import asyncio
+import os
 
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 
@@ -24,3 +25,8 @@ async def slow(request):
         yield b"done\n"
 
     return StreamingHttpResponse(body(), content_type="text/plain")
+
+
+async def pid(request):
+    """The answering process's id, as the container sees it: which worker served."""
+    return HttpResponse(str(os.getpid()), content_type="text/plain")
