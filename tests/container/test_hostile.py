@@ -215,6 +215,14 @@ def test_smuggled_requests_would_be_seen(probe_image, run_container):
     wait_for(lambda: "probe: saw GET /smuggled" in container.logs(), 10, message="the probe's line")
 
 
+def test_http10_requests_are_served(probe_image, run_container):
+    # HTTP/1.0 is what ApacheBench and nginx's default proxy_http_version send: served, then closed.
+    container = run_container(probe_image).wait_ready()
+    assert exchange(container.address, b"GET / HTTP/1.0\r\nHost: x\r\n\r\n") == ([200], True)
+    post = b"POST /body/ HTTP/1.0\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+    assert exchange(container.address, post) == ([200], True)
+
+
 def send_chunked(address: tuple[str, int], path: str, size: int, chunk: int = 64 * 1024) -> list[int]:
     """POST a chunked body of `size` bytes, a chunk at a time, stopping when the server answers; the statuses."""
     received = bytearray()

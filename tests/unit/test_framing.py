@@ -49,6 +49,23 @@ def test_refused_request_never_reaches_the_app():
     assert sent[0]["status"] == 501 and (b"connection", b"close") in sent[0]["headers"]
 
 
+@pytest.mark.parametrize(
+    ("version", "headers", "status"), [("1", {}, None), ("1", {"transfer_encoding": "chunked"}, 400)]
+)
+def test_granians_name_for_http10_is_http10(version, headers, status):
+    # granian's scope says "1" for HTTP/1.0: the app sees the spec's "1.0", and the rules for 1.0 hold.
+    called, sent = [], []
+
+    async def app(scope, receive, send):
+        called.append(scope["http_version"])
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(wrap(app, TrustedProxies(""))(scope(version, **headers), None, send))
+    assert (called, sent[:1] and sent[0]["status"]) == (([], status) if status else (["1.0"], []))
+
+
 def run(app, scope, messages):
     incoming, sent = list(messages), []
 

@@ -297,6 +297,10 @@ def wrap(
         if trusted and kind in ("http", "websocket"):
             scope = forwarded(scope, trusted, client_ip_header)
         if kind == "http":
+            if scope.get("http_version") == "1":
+                # granian names HTTP/1.0 "1" (src/asgi/utils.rs), where the ASGI spec says "1.0": an
+                # HTTP/1.0 request (ApacheBench, nginx's default proxy_http_version) would get 505 below.
+                scope = {**scope, "http_version": "1.0"}
             refusal = refused(scope, max_body, max_head)
             if refusal is not None:
                 return await _refuse(send, *refusal)
