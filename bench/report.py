@@ -306,13 +306,14 @@ def _starts(results: dict) -> str:
         rows,
         f"\nTo the first 200; medians, and the paired differences' median with its 95 % confidence interval "
         f"(distribution-free: the sign test's order statistics; an interval that holds 0 is no difference this "
-        f"run can tell from noise). Cold: `docker run` ({settings['cold_starts']} rounds; every plain daphne "
-        f"answering, for two of them). Inside the container: the same commands started by a process inside one "
-        f"running container of the image ({settings['inside_starts']} rounds), which leaves Docker's own work "
-        f"out. `docker start`: a stopped container of `examples/hello_django` (SQLite on a volume, static files, "
-        f"`DJANGO_SETTINGS_MODULE` set) started again, to the first 200 of `/`, as Fly.io starts a machine it "
-        f"stopped when idle ({settings['cold_starts']} rounds). The image against itself shows what this "
-        "machine's noise alone does to the same figure.\n",
+        f"run can tell from noise; it takes the rounds as independent, and where the machine's speed drifts in "
+        f"spells longer than a round it is too narrow). Cold: `docker run` ({settings['cold_starts']} rounds; "
+        f"every plain daphne answering, for two of them). Inside the container: the same commands started by a "
+        f"process inside one running container of the image ({settings['inside_starts']} rounds), which leaves "
+        f"Docker's own work out. `docker start`: a stopped container of `examples/hello_django` (SQLite on a "
+        f"volume, static files, `DJANGO_SETTINGS_MODULE` set) started again, to the first 200 of `/`, as Fly.io "
+        f"starts a machine it stopped when idle ({settings['cold_starts']} rounds). The image against itself "
+        "shows what this machine's noise alone does to the same figure.\n",
     )
 
 
