@@ -156,6 +156,17 @@ def test_runs_as_non_root_under_init(image, flavor, run_container):
     assert not host.file("/root/.cache/pip").exists and not host.file("/app/.cache/pip").exists
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_workers_collect_garbage_once_the_app_is_loaded(probe_image, workers, run_container):
+    # The collector is held off while a worker imports the app (django_asgi.collector). Serving, it frees
+    # reference cycles on its own again, and what the worker's start created is frozen out of its reach.
+    container = run_container(probe_image, env={"WORKERS": workers}).wait_ready()
+    answers = [container.get("/collector/") for _ in range(6)]
+    assert {status for status, _ in answers} == {200}
+    for answer in (json.loads(body) for _, body in answers):
+        assert answer["cycle_freed"] is True and answer["frozen"] > 10_000, answer
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_lets_request_in_flight_finish(example_image, signum, run_container):
     graceful = 10

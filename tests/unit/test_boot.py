@@ -69,3 +69,26 @@ def test_without_a_usable_id_every_failure_is_reported(tmp_path, boot_id):
 
 def test_unwritable_markers_report_rather_than_hide(tmp_path):
     assert first_to_fail({"DJANGO_ASGI_BOOT_ID": "abc"}, str(tmp_path / "missing"))
+
+
+COLLECTOR_APP = "import gc\ncollecting_at_import = gc.isenabled()\napplication = object()\n"
+REPORT = (
+    "import gc, django_asgi.asgi, unit_gc_app; "
+    "print(unit_gc_app.collecting_at_import, gc.isenabled(), gc.get_freeze_count())"
+)
+
+
+@pytest.mark.parametrize(
+    ("before", "expected"),
+    [("", ("False", "True")), ("import gc; gc.disable(); ", ("False", "False"))],
+    ids=["collector on", "collector turned off before"],
+)
+def test_the_collector_rests_while_the_app_is_imported(tmp_path, before, expected):
+    # django_asgi.collector: off during the import, on again after it with what the import made frozen;
+    # a collector turned off before (by a server, or a project) is left off.
+    (tmp_path / "unit_gc_app.py").write_text(COLLECTOR_APP)
+    env = child_env(DJANGO_ASGI_APP="unit_gc_app:application")
+    out = subprocess.run([sys.executable, "-c", before + REPORT], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, check=True).stdout.split()  # fmt: skip
+    assert tuple(out[:2]) == expected
+    assert (int(out[2]) > 1000) == (expected[1] == "True"), out

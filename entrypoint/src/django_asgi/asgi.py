@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 
+from django_asgi import collector
 from django_asgi.boot import load_or_exit
 from django_asgi.handoff import CLIENT_IP_HEADER, MAX_BODY, MAX_HEAD, MAX_MESSAGE, TRUSTED_PROXIES
 from django_asgi.wrapper import TrustedProxies, wrap
@@ -35,6 +36,8 @@ def _limit(name: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+collector.pause()  # while the app is imported (django_asgi.collector)
+
 # granian drops open WebSockets on stop without a close frame: its workers get a stop hook that closes them.
 _websockets = None
 if "granian" in sys.modules:
@@ -53,3 +56,4 @@ application = wrap(
     websockets=_websockets,
     max_head=_limit(MAX_HEAD),
 )
+collector.resume()

@@ -32,7 +32,7 @@ import signal
 import sys
 import time
 
-from django_asgi import early_stop, inflight
+from django_asgi import collector, early_stop, inflight
 from django_asgi.handoff import HEAD_LIMIT, MAX_BODY
 from django_asgi.patching import replace, require
 
@@ -46,6 +46,7 @@ LEVELS = {
 
 
 def main() -> int:
+    collector.pause()  # through daphne's imports and the app's (django_asgi.asgi resumes it)
     early_stop.until_serving()
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--graceful-timeout", type=float, default=20.0)

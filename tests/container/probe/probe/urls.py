@@ -7,4 +7,5 @@ urlpatterns = [
     path("slow/", views.slow),
     path("body/", views.body),
     path("whoami/", views.whoami),
+    path("collector/", views.collector),
 ]

@@ -1,7 +1,9 @@
 """Each response names the worker process that served it (X-Worker-Pid)."""
 
 import asyncio
+import gc
 import os
+import weakref
 
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -34,3 +36,22 @@ def body(request):
 def whoami(request):
     """What Django makes of the client: its address and whether the request came over https."""
     return JsonResponse({"remote_addr": request.META["REMOTE_ADDR"], "secure": request.is_secure()})
+
+
+class _Node:
+    pass
+
+
+def collector(request):
+    """Whether this worker's garbage collector frees a reference cycle on its own (no gc.collect()),
+    and how many objects its start froze out of the collector's reach."""
+    cycle = _Node()
+    cycle.self = cycle
+    freed = []
+    weakref.finalize(cycle, freed.append, True)
+    del cycle
+    kept = []
+    # New containers until an automatic collection has run, far past any generation's threshold.
+    while not freed and len(kept) < 1_000_000:
+        kept.append([])
+    return JsonResponse({"cycle_freed": bool(freed), "frozen": gc.get_freeze_count()})
