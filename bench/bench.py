@@ -15,7 +15,6 @@ import os
 import runpy
 import subprocess
 import sys
-import tempfile
 import time
 import tomllib
 from contextlib import ExitStack
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import behaviour
 import contenders
+from build_ca import to_build_from  # tests/build_ca.py
 from inside import interleaved
 from measure import (
     base_compressed,
@@ -54,24 +54,6 @@ def build(context: Path, tag: str, image: str) -> str:
     """A project built FROM the flavor's image, as a user's Dockerfile would."""
     docker("build", "-q", *build_secret(), "--build-arg", f"IMAGE={image}", "-t", tag, str(context),
            env={**os.environ, "DOCKER_BUILDKIT": "1"}, timeout=900)  # fmt: skip
-    return tag
-
-
-def with_build_ca(image: str) -> str:
-    """The image with this machine's CA trusted by pip, for a project whose Dockerfile runs pip
-    (examples/hello_django): a layer for the bench only; the images never trust it."""
-    ca = os.environ.get("BUILD_CA")
-    if not ca:
-        return image
-    tag = f"django-asgi-bench-ca:{image.rsplit(':', 1)[-1]}"
-    with tempfile.TemporaryDirectory(prefix="django-asgi-bench-") as scratch:
-        context = Path(scratch)
-        (context / "build-ca.crt").write_bytes(Path(ca).read_bytes())
-        (context / "Dockerfile").write_text(
-            f"FROM {image}\nCOPY build-ca.crt /usr/local/share/build-ca.crt\n"
-            "ENV PIP_CERT=/usr/local/share/build-ca.crt\n"
-        )
-        docker("build", "-q", "-t", tag, str(context), timeout=300)
     return tag
 
 
@@ -136,7 +118,7 @@ def describe(contender) -> str:
 def fly_style_start(flavor: str, image: str, server, rounds: int) -> dict:
     """`docker start` of a stopped examples/hello_django container to its first 200, the image
     against its plain command, as Fly.io starts a machine it stopped when idle."""
-    hello = build(HELLO, f"django-asgi-bench-hello:{flavor}", with_build_ca(image))
+    hello = build(HELLO, f"django-asgi-bench-hello:{flavor}", to_build_from(image))
     app = "hello_django.asgi:application"
     entrants = [
         contenders.Contender("image", "this image", hello),

@@ -6,7 +6,7 @@ import subprocess
 import uuid
 
 import pytest
-from builds import to_build_from
+from build_ca import to_build_from
 from containers import ROOT, docker, http_get
 from ports import free_port
 
