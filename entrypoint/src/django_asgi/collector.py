@@ -4,7 +4,7 @@ An import creates objects faster than anything frees them, so the collector runs
 over a heap that only grows: about a tenth of a Django project's import time (16 ms of 160 for a
 small one, 30 ms more for daphne's own imports). pause() stops it; resume() then freezes what was
 imported (gc.freeze: the collector never walks those objects again, and a forked worker's pages
-stay shared, the pattern the gc module's documentation gives for servers) and starts it again.
+stay shared: the gc module's documentation advises this for processes that fork) and starts it again.
 Without the freeze, the first request of every worker would pay a collection of the whole heap.
 Only a process that goes on to import the app (django_asgi.asgi) pauses it: a manager (gunicorn's
 arbiter, granian's main process, django_asgi.supervise) keeps its collector as it is.
