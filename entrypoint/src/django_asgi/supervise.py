@@ -155,6 +155,9 @@ class Supervisor:
         if self.waiting:
             self.waiting = False
             self.quick_failures = 0
+            # Those still stopping ran the broken code: their failure is no verdict on the new one,
+            # and each is replaced as it ends.
+            self.replaced.update(self.children)
             for _ in range(self.workers - len(self.children)):
                 self.spawn()
             return
