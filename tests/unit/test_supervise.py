@@ -279,6 +279,21 @@ def test_workers_left_after_the_graceful_timeout_are_killed(supervisor, tmp_path
     assert "1 worker(s) still running after the graceful timeout; killing them" in sup.stderr()
 
 
+def reloading(supervisor, child: str, tmp_path):
+    """Two workers running `child`, restarted on a change, polled every 0.1 s."""
+    return supervisor(
+        "--workers", "2", "--reload", "restart", "--reload-interval", "0.1",
+        child=[sys.executable, "-c", child, str(tmp_path)],
+    )  # fmt: skip
+
+
+def fix(state):
+    """One edit (each further one would start another generation of workers), its mtime ahead of
+    the broken file's whatever the filesystem's granularity."""
+    state.write_text("# fixed\n")
+    os.utime(state, ns=(time.time_ns() + 10**9,) * 2)
+
+
 def test_reload_waits_for_a_fix_when_the_code_cannot_load(supervisor, tmp_path):
     # With --reload a broken edit must not end the container: the supervisor waits for the next change.
     (tmp_path / "state.py").write_text("broken\n")
@@ -294,18 +309,12 @@ def test_reload_waits_for_a_fix_when_the_code_cannot_load(supervisor, tmp_path):
     """)
         + WORKER
     )
-    sup = supervisor(
-        "--workers", "2", "--reload", "restart", "--reload-interval", "0.1",
-        child=[sys.executable, "-c", child, str(tmp_path)],
-    )  # fmt: skip
+    sup = reloading(supervisor, child, tmp_path)
     wait_for(lambda: sup.pids("failed"), message="a worker failing to load")
     # Reaped (its pid gone): the supervisor is in its loop, waiting for a change.
     wait_for(lambda: any(not alive(pid) for pid in sup.pids("failed")), message="a failed worker reaped")
     assert sup.process.poll() is None
-    # One edit: each further one would start another generation of workers. Its mtime is ahead
-    # of the broken file's whatever the filesystem's granularity.
-    (tmp_path / "state.py").write_text("# fixed\n")
-    os.utime(tmp_path / "state.py", ns=(time.time_ns() + 10**9,) * 2)
+    fix(tmp_path / "state.py")
     wait_for(lambda: len(sup.running()) == 2, message="two workers after the fix")
     failed_ids = {(tmp_path / f"failed-{pid}").read_text() for pid in sup.pids("failed")}
     booted_ids = {(tmp_path / f"booted-{pid}").read_text() for pid in sup.pids("booted")}
@@ -341,15 +350,11 @@ def test_a_worker_that_fails_after_the_fix_is_replaced_not_obeyed(supervisor, tm
     """)
         + WORKER
     )
-    sup = supervisor(
-        "--workers", "2", "--reload", "restart", "--reload-interval", "0.1",
-        child=[sys.executable, "-c", child, str(tmp_path)],
-    )  # fmt: skip
+    sup = reloading(supervisor, child, tmp_path)
     wait_for(lambda: sup.pids("straggler"), message="the straggler")
     wait_for(lambda: any(not alive(pid) for pid in sup.pids("failed")), message="the first failure reaped")
     (straggler,) = sup.pids("straggler")
-    (tmp_path / "state.py").write_text("# fixed\n")
-    os.utime(tmp_path / "state.py", ns=(time.time_ns() + 10**9,) * 2)
+    fix(tmp_path / "state.py")
     wait_for(lambda: not alive(straggler), message="the straggler failing")
     wait_for(lambda: len(sup.running()) == 2, message="two workers after the fix")
     sup.process.send_signal(signal.SIGTERM)
