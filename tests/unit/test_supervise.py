@@ -310,9 +310,8 @@ def test_reload_waits_for_a_fix_when_the_code_cannot_load(supervisor, tmp_path):
         + WORKER
     )
     sup = reloading(supervisor, child, tmp_path)
-    wait_for(lambda: sup.pids("failed"), message="a worker failing to load")
     # Reaped (its pid gone): the supervisor is in its loop, waiting for a change.
-    wait_for(lambda: any(not alive(pid) for pid in sup.pids("failed")), message="a failed worker reaped")
+    wait_for(lambda: any(not alive(pid) for pid in sup.pids("failed")), message="a worker failing to load, reaped")
     assert sup.process.poll() is None
     fix(tmp_path / "state.py")
     wait_for(lambda: len(sup.running()) == 2, message="two workers after the fix")
@@ -351,7 +350,7 @@ def test_a_worker_that_fails_after_the_fix_is_replaced_not_obeyed(supervisor, tm
         + WORKER
     )
     sup = reloading(supervisor, child, tmp_path)
-    wait_for(lambda: sup.pids("straggler"), message="the straggler")
+    # The first fails only once the straggler is there.
     wait_for(lambda: any(not alive(pid) for pid in sup.pids("failed")), message="the first failure reaped")
     (straggler,) = sup.pids("straggler")
     fix(tmp_path / "state.py")
