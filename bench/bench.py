@@ -40,8 +40,6 @@ from measure import (
 from ports import free_port  # tests/ports.py (bench/run puts tests/ on the path)
 from tools import build_secret, docker, log
 
-from django_asgi import servers  # entrypoint/src (bench/run puts it on the path)
-
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 # One image per requirements file, as docker-bake.hcl builds them (images/versions.py).
@@ -58,10 +56,9 @@ def build(context: Path, tag: str, image: str) -> str:
 
 
 def measure_flavor(flavor: str, args, base: str, alternatives: dict) -> dict:
-    server = servers.load(flavor)
     image = f"{args.image}:{flavor}"
     app = build(BENCH / "app", f"django-asgi-bench:{flavor}", image)
-    entrants = contenders.for_flavor(flavor, app, server, alternatives)
+    entrants = contenders.for_flavor(flavor, app, alternatives)
     labels = json.loads(docker("image", "inspect", "-f", "{{json .Config.Labels}}", image).stdout)
     result: dict = {
         "flavor": flavor,
@@ -84,7 +81,7 @@ def measure_flavor(flavor: str, args, base: str, alternatives: dict) -> dict:
         result[f"inside_w{workers}"] = {key: [{"run": value} for value in values] for key, values in inside.items()}
 
     log(f"{flavor}: docker start of a stopped examples/hello_django, {args.cold_starts} rounds")
-    result["restart"] = fly_style_start(flavor, image, server, args.cold_starts)
+    result["restart"] = fly_style_start(flavor, image, args.cold_starts)
 
     for workers in (1, 2):
         load(result, entrants, workers, args)
@@ -115,7 +112,7 @@ def describe(contender) -> str:
     return words
 
 
-def fly_style_start(flavor: str, image: str, server, rounds: int) -> dict:
+def fly_style_start(flavor: str, image: str, rounds: int) -> dict:
     """`docker start` of a stopped examples/hello_django container to its first 200, the image
     against its plain command, as Fly.io starts a machine it stopped when idle."""
     hello = build(HELLO, f"django-asgi-bench-hello:{flavor}", to_build_from(image))
@@ -123,7 +120,7 @@ def fly_style_start(flavor: str, image: str, server, rounds: int) -> dict:
     entrants = [
         contenders.Contender("image", "this image", hello),
         contenders.Contender("control", "this image again", hello),
-        dataclasses.replace(contenders.plain(hello, server), app=app),
+        dataclasses.replace(contenders.plain(hello, flavor), app=app),
     ]
     volume = f"django-asgi-bench-data-{os.getpid()}"
     names, ports = {}, {}

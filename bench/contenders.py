@@ -9,6 +9,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from server_facts import server_data  # tests/server_facts.py (bench/run puts tests/ on the path)
 from tools import build_secret, docker
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,18 +64,19 @@ class Contender:
         return workers if self.copies else 1
 
 
-def plain(image: str, server) -> Contender:
-    """The server's own command (the server module's PLAIN_COMMAND) in the image, as the app user."""
-    copies = "{workers}" not in server.PLAIN_COMMAND
-    return Contender("plain", "plain command", image, command=server.PLAIN_COMMAND, user=APP_USER, copies=copies)
+def plain(image: str, flavor: str) -> Contender:
+    """The server's own command (plain_command in its folder's testing.toml) in the image, as the app user."""
+    command = tuple(server_data(flavor)["plain_command"])
+    copies = "{workers}" not in command
+    return Contender("plain", "plain command", image, command=command, user=APP_USER, copies=copies)
 
 
-def for_flavor(flavor: str, app_image: str, server, alternatives: dict[tuple[str, str], str]) -> list[Contender]:
+def for_flavor(flavor: str, app_image: str, alternatives: dict[tuple[str, str], str]) -> list[Contender]:
     """The image, its control, the plain command and the alternatives that serve with this server."""
     found = [
         Contender("image", "this image", app_image),
         Contender("control", "this image again", app_image),
-        plain(app_image, server),
+        plain(app_image, flavor),
     ]
     for alternative in ALTERNATIVES:
         if alternative.flavor == flavor:

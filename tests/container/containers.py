@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from server_facts import server_data
 
 from django_asgi import servers
 
@@ -42,8 +43,10 @@ def docker(*args: str, check: bool = True, timeout: float = 120, **kwargs) -> su
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout, **kwargs)
 
 
+# What the tests know of each server (its folder's testing.toml).
+SERVER_DATA = {flavor: server_data(flavor, python="/opt/venv/bin/python", package=None) for flavor in FLAVORS}
 # A harmless flag each server accepts, to show that `docker run IMAGE --flag` reaches it.
-SERVER_FLAG = {flavor: list(servers.load(flavor).HARMLESS_FLAGS) for flavor in FLAVORS}
+SERVER_FLAG = {flavor: SERVER_DATA[flavor]["harmless_flag"] for flavor in FLAVORS}
 
 
 def http_get(url: str, timeout: float = 5.0, headers: dict | None = None) -> tuple[int, str]:

@@ -5,7 +5,7 @@ import os
 import re
 
 import pytest
-from containers import FLAVORS, IMAGE, ROOT, VERSIONS, docker
+from containers import FLAVORS, IMAGE, ROOT, SERVER_DATA, VERSIONS, docker
 
 IMAGES = [*FLAVORS, "build"]
 DEFAULT_PYTHON = VERSIONS["default_python"]
@@ -49,38 +49,67 @@ def test_stand_in_base_has_debians_security_updates():
     assert [line.split()[2:] for line in sources.splitlines()] == [["trixie", "main"], ["trixie-security", "main"]]
 
 
-# One name each patched server's patches replace, and the line the image build then stops with.
-MOVED = {
-    "daphne": ("from twisted.web.http import HTTPChannel as owner", "_maybeChooseTransferDecoder", "twisted"),
-    "granian": ("import granian._signals as owner", "set_loop_signals", "granian"),
-    "hypercorn": ("import h11._events as owner", "normalize_and_validate", "h11"),
-    "uvicorn": ("from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as owner", "shutdown", "uvicorn"),
-}
+# The image build's check of the patches (images/check_patches.py), run in an image as the build runs it.
+CHECK = ["-v", f"{ROOT / 'images' / 'check_patches.py'}:/tmp/check_patches.py:ro", "--entrypoint", "python"]
+RUN_CHECK = (
+    "import runpy, sys\nsys.argv = ['check_patches.py', {flavor!r}]\n"
+    "runpy.run_path('/tmp/check_patches.py', run_name='__main__')"
+)
+# What each server's testing.toml names for the patch guard: a name a patch replaces, a function one copies.
+GUARDED = sorted(flavor for flavor in FLAVORS if "patch_guard" in SERVER_DATA[flavor])
+
+# The first line of a function's body gets one more statement, as an upstream fix would add one.
+EDIT = """
+import importlib, inspect
+owner = importlib.import_module({module!r})
+for part in {function!r}.split("."):
+    owner = getattr(owner, part)
+code = owner.__code__
+first = min(line for _, _, line in code.co_lines() if line is not None and line > code.co_firstlineno)
+with open(code.co_filename) as f:
+    lines = f.read().splitlines(keepends=True)
+body = lines[first - 1]
+lines.insert(first - 1, body[: len(body) - len(body.lstrip())] + "assert True\\n")
+with open(code.co_filename, "w") as f:
+    f.write("".join(lines))
+"""
 
 
-@pytest.mark.parametrize("flavor", sorted(MOVED))
+@pytest.mark.parametrize("flavor", GUARDED)
 def test_a_patch_whose_target_moved_stops_the_build(image, flavor):
-    # What the image build runs after installing the server (python -m django_asgi.patching SERVER),
-    # with one patched name gone, as an upgrade that renamed it would leave it.
-    setup, name, distribution = MOVED[flavor]
-    script = (
-        f"{setup}\ndel owner.{name}\nimport sys\nfrom django_asgi.patching import main\nsys.exit(main([{flavor!r}]))"
-    )
-    result = docker("run", "--rm", "--entrypoint", "python", image, "-c", script, check=False)
+    # What the image build runs after installing the server, with one patched name gone, as an upgrade
+    # that renamed it would leave it.
+    gone = SERVER_DATA[flavor]["patch_guard"]["gone"]
+    script = f"{gone['setup']}\ndel owner.{gone['name']}\n{RUN_CHECK.format(flavor=flavor)}"
+    result = docker("run", "--rm", *CHECK, image, "-c", script, check=False)
     assert result.returncode == 1
     (line,) = result.stderr.splitlines()
-    assert line.startswith(f"django-asgi: cannot patch {distribution} ") and f".{name} is gone (patch for: " in line
+    assert line.startswith(f"django-asgi: cannot patch {gone['distribution']} ")
+    assert f".{gone['name']} is gone (patch for: " in line
     # Untouched, the same check passes.
-    assert docker("run", "--rm", "--entrypoint", "python", image, "-m", "django_asgi.patching", flavor).returncode == 0
+    assert docker("run", "--rm", *CHECK, image, "/tmp/check_patches.py", flavor).returncode == 0
+
+
+@pytest.mark.parametrize("flavor", GUARDED)
+def test_a_copied_function_changed_upstream_stops_the_build(image, flavor):
+    # A patch that rewrites an upstream function whole carries the fingerprint of the source it copied:
+    # a release that changed that function (here: one more line in its body) stops the build with one
+    # line naming the distribution, its version and the function, instead of losing the change.
+    copied = SERVER_DATA[flavor]["patch_guard"]["copied"]
+    script = EDIT.format(module=copied["module"], function=copied["function"]) + RUN_CHECK.format(flavor=flavor)
+    result = docker("run", "--rm", *CHECK, image, "-c", script, check=False)
+    assert result.returncode == 1, result
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"django-asgi: cannot patch {copied['distribution']} "), line
+    assert f"{copied['function']} changed upstream (fingerprint " in line, line
 
 
 def test_patched_distributions_are_pinned_to_the_tested_range(image, flavor):
     # A lock refresh may not bring a release the patches were never tested on: every distribution
     # whose internals a patch touches has a lower and an upper bound in the flavor's requirements.
-    result = docker("run", "--rm", "--entrypoint", "python", image, "-m", "django_asgi.patching", flavor,
-                    "--distributions")  # fmt: skip
+    result = docker("run", "--rm", *CHECK, image, "/tmp/check_patches.py", flavor, "--distributions")
     patched = result.stdout.split()
-    assert patched or flavor not in MOVED, result
+    assert patched or flavor not in GUARDED, result
     requirements = (ROOT / "images" / "requirements" / f"{flavor}.in").read_text()
     for distribution in patched:
         pin = re.search(rf"^{re.escape(distribution)}(\[[^\]]*\])?(?P<range>\S*)$", requirements, re.MULTILINE)

@@ -13,7 +13,7 @@ import pytest
 import readme_claims
 import testinfra
 import websockets
-from containers import FLAVORS, ROOT, SERVER_FLAG, docker
+from containers import FLAVORS, ROOT, SERVER_DATA, SERVER_FLAG, docker
 
 from django_asgi import cli
 
@@ -148,7 +148,7 @@ def test_runs_as_non_root_under_init(image, flavor, run_container):
     # its forks, named alike, or runners of their own under django_asgi.supervise.
     assert server["cmd"][-1] == "/opt/venv/bin/django-asgi" and server["name"] == flavor, server
     if MANAGER[flavor] == SUPERVISOR:
-        assert all(f"django_asgi.{flavor}_runner" in worker["cmd"] for worker in workers), workers
+        assert all(f"django_asgi.servers.{flavor}.runner" in worker["cmd"] for worker in workers), workers
     else:
         assert {worker["name"] for worker in workers} == {server["name"]}, workers
     # The final image carries no compiler and no pip cache.
@@ -158,7 +158,7 @@ def test_runs_as_non_root_under_init(image, flavor, run_container):
 
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_workers_collect_garbage_once_the_app_is_loaded(probe_image, workers, run_container):
-    # The collector is held off while a worker imports the app (django_asgi.collector). Serving, it frees
+    # The collector is held off while a worker imports the app (django_asgi.runtime.collector). Serving, it frees
     # reference cycles on its own again, and what the worker's start created is frozen out of its reach.
     container = run_container(probe_image, env={"WORKERS": workers}).wait_ready()
     answers = [container.get("/collector/") for _ in range(6)]
@@ -207,9 +207,9 @@ def test_command_is_run(image):
 @pytest.mark.parametrize("kind", ["unknown", "bad value", "stray"])
 def test_server_flags_the_server_refuses_are_one_line(image, flavor, how, kind):
     # Checked by the server's own parser before anything starts: exit 2 and one line, not the
-    # server's usage (once per worker) and its own status. daphne has no --backlog.
+    # server's usage (once per worker) and its own status.
     flags = {
-        "unknown": ["--backlog", "2048"] if flavor == "daphne" else ["--no-such-flag"],
+        "unknown": SERVER_DATA[flavor]["refused_flag"],
         "bad value": BAD_VALUE[flavor],
         "stray": [*SERVER_FLAG[flavor], "stray"],  # a second application
     }[kind]

@@ -6,7 +6,7 @@ import re
 import httpx
 import pytest
 from builds import build_on
-from containers import ROOT, SERVER_FLAG, docker
+from containers import ROOT, SERVER_DATA, SERVER_FLAG, docker
 
 from polling import wait_for
 
@@ -112,12 +112,10 @@ def test_dry_run_anywhere_among_the_flags(image, flavor):
     assert result.returncode == 0 and result.stdout.count("\n") == 1
     argv = result.stdout.split()
     assert "--dry-run" not in argv and argv[-3:-1] == flag
-    # granian is given the wrapper's file (entrypoint/src/django_asgi/servers/granian.py says why).
-    python = r"python3\.\d+"
-    wrapper = (
-        rf"/opt/venv/lib/{python}/site-packages/django_asgi/asgi\.py" if flavor == "granian" else r"django_asgi\.asgi"
-    )
-    assert re.fullmatch(f"{wrapper}:application", argv[-1]), argv[-1]
+    # The app the server loads, as its folder's testing.toml says (granian: a file in its folder).
+    package = re.escape("/opt/venv/lib/python3.") + r"\d+" + re.escape("/site-packages/django_asgi")
+    target = re.escape(SERVER_DATA[flavor]["default_argv"][-1]).replace(re.escape("{package}"), package)
+    assert re.fullmatch(target, argv[-1]), argv[-1]
 
 
 def test_the_readme_recipe_for_compiled_requirements_is_the_one_built_here():

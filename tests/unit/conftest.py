@@ -36,14 +36,14 @@ def entrypoint():
 
 @pytest.fixture
 def fake_servers(tmp_path):
-    """A PYTHONPATH entry with a granian package whose cli.entrypoint (django_asgi.granian_runner's)
+    """A PYTHONPATH entry with a granian package whose cli.entrypoint (django_asgi.servers.granian.runner's)
     prints how it was started, and returns (with the class the runner patches first). The other
     servers are not installed here: their `python -m` commands fail at their first import."""
     package = tmp_path / "fake-lib" / "granian"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
     (package / "cli.py").write_text(FAKE_GRANIAN_CLI)
-    # What the runner patches in granian's main process (django_asgi.granian_worker).
+    # What the runner patches in granian's main process (django_asgi.servers.granian.worker).
     (package / "server").mkdir()
     (package / "server" / "__init__.py").write_text("")
     (package / "server" / "common.py").write_text(

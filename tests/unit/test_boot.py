@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from django_asgi.boot import BOOT_ERROR, first_to_fail, load
+from django_asgi.runtime.boot import BOOT_ERROR, first_to_fail, load
 
 from unit_support import child_env
 
@@ -27,7 +27,7 @@ def start_workers(tmp_path, count: int, **env: str) -> list[subprocess.Popen]:
     markers = tmp_path / "markers"
     markers.mkdir(exist_ok=True)
     code = (
-        "from django_asgi.boot import load_or_exit; "
+        "from django_asgi.runtime.boot import load_or_exit; "
         f"load_or_exit('broken_app:application', marker_dir={str(markers)!r})"
     )
     return [
@@ -73,7 +73,7 @@ def test_unwritable_markers_report_rather_than_hide(tmp_path):
 
 COLLECTOR_APP = "import gc\ncollecting_at_import = gc.isenabled()\napplication = object()\n"
 REPORT = (
-    "import gc, django_asgi.asgi, unit_gc_app; "
+    "import gc, django_asgi.runtime.asgi, unit_gc_app; "
     "print(unit_gc_app.collecting_at_import, gc.isenabled(), gc.get_freeze_count())"
 )
 
@@ -84,7 +84,7 @@ REPORT = (
     ids=["collector on", "collector turned off before"],
 )
 def test_the_collector_rests_while_the_app_is_imported(tmp_path, before, expected):
-    # django_asgi.collector: off during the import, on again after it with what the import made frozen;
+    # django_asgi.runtime.collector: off during the import, on again after it with what the import made frozen;
     # a collector turned off before (by a server, or a project) is left off.
     (tmp_path / "unit_gc_app.py").write_text(COLLECTOR_APP)
     env = child_env(DJANGO_ASGI_APP="unit_gc_app:application")

@@ -64,13 +64,13 @@ def test_serving_adds_the_plan_environment(entrypoint):
             DJANGO_ASGI_SERVER="granian",
             WORKERS="1",
             FORWARDED_ALLOW_IPS="10.0.0.0/8",
-            DJANGO_ASGI_APP="django_asgi.asgi",
+            DJANGO_ASGI_APP="django_asgi.runtime.asgi",
         )
     )
     assert result.returncode == 0, result
     started = json.loads(result.stdout)
     assert started["argv"][-1] == GRANIAN_WRAPPER
-    assert started["env"]["DJANGO_ASGI_APP"] == "django_asgi.asgi:application"
+    assert started["env"]["DJANGO_ASGI_APP"] == "django_asgi.runtime.asgi:application"
     assert started["env"]["DJANGO_ASGI_TRUSTED_PROXIES"] == "10.0.0.0/8"
     # Each start has its own id, under which the workers report a failing import once.
     assert re.fullmatch("[0-9a-f]{16}", started["env"]["DJANGO_ASGI_BOOT_ID"])
@@ -286,7 +286,7 @@ def test_project_without_asgi_py_is_served_by_djangos_handler(entrypoint, tmp_pa
     env = {"DJANGO_ASGI_SERVER": "granian", "WORKERS": "1", "DJANGO_SETTINGS_MODULE": "shop.settings.production"}
     result = entrypoint(env=env, cwd=tmp_path)
     assert result.returncode == 0, result
-    assert json.loads(result.stdout)["env"]["DJANGO_ASGI_APP"] == "django_asgi.django_handler:application"
+    assert json.loads(result.stdout)["env"]["DJANGO_ASGI_APP"] == "django_asgi.runtime.django_handler:application"
     (summary,) = result.stderr_lines
     assert " serving Django's ASGI handler for shop.settings.production (no asgi.py found) on " in summary
 

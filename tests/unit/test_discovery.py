@@ -164,7 +164,7 @@ def test_found_in_the_app_dir(tmp_path, layout, app):
     check_app(app, tmp_path)
 
 
-@pytest.mark.parametrize("app", [DEFAULT_APP, "django_asgi.asgi:application", "json.decoder:JSONDecoder"])
+@pytest.mark.parametrize("app", [DEFAULT_APP, "django_asgi.runtime.asgi:application", "json.decoder:JSONDecoder"])
 def test_found_on_the_python_path(tmp_path, app):
     check_app(app, tmp_path)
 

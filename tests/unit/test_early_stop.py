@@ -7,7 +7,7 @@ import sys
 import pytest
 
 LOADING = """
-from django_asgi import boot, early_stop
+from django_asgi.runtime import boot, early_stop
 early_stop.until_serving()
 boot.load_or_exit("slowapp:application")
 """

@@ -1,10 +1,10 @@
-"""Requests no flavor passes to the app, whatever its own parser accepted (django_asgi.wrapper.refused)."""
+"""Requests no flavor passes to the app, whatever its own parser accepted (django_asgi.runtime.wrapper.refused)."""
 
 import asyncio
 
 import pytest
 
-from django_asgi.wrapper import TrustedProxies, refused, wrap
+from django_asgi.runtime.wrapper import TrustedProxies, refused, wrap
 
 
 def scope(version: str = "1.1", **headers: str) -> dict:
@@ -153,7 +153,7 @@ async def stop_while_open(app, receive, send, registry) -> None:
 
 def test_open_websockets_are_closed_with_1001_when_the_server_stops():
     # For granian, which drops them without a close frame: the registry the stop hook closes.
-    from django_asgi.wrapper import OpenWebSockets
+    from django_asgi.runtime.wrapper import OpenWebSockets
 
     registry, sent, heard = OpenWebSockets(), [], []
 
@@ -175,7 +175,7 @@ def test_open_websockets_are_closed_with_1001_when_the_server_stops():
 def test_the_app_hears_of_the_stop_only_once_the_close_frame_is_out():
     # granian closes a WebSocket whose app has ended without a code, and its close waits for the
     # pending receive to be given up: receive cancelled first, close sent, then the app told.
-    from django_asgi.wrapper import OpenWebSockets
+    from django_asgi.runtime.wrapper import OpenWebSockets
 
     registry, events = OpenWebSockets(), []
 

@@ -1,4 +1,4 @@
-"""django_asgi.inflight: the requests a stop cut, counted by the worker and summed by its manager."""
+"""django_asgi.runtime.inflight: the requests a stop cut, counted by the worker and summed by its manager."""
 
 import asyncio
 import importlib
@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from django_asgi import inflight, wrapper
+from django_asgi.runtime import inflight, wrapper
 
 
 @pytest.fixture

@@ -1,22 +1,28 @@
-"""Patches of the servers' internals fail loudly when what they replace has moved (django_asgi.patching)."""
+"""Patches of the servers' internals fail loudly when what they replace has moved or changed
+(django_asgi.runtime.patching)."""
 
 import pytest
 
-from django_asgi import patching
-from django_asgi.patching import PatchOutdated
+from django_asgi.runtime import patching
+from django_asgi.runtime.patching import PatchOutdated
 
 
 class Server:
     def handle(self, event):
         return f"handled {event}"
 
+    def start(self):
+        self.listeners = []
+
 
 def test_replace_wraps_the_original():
     class Patched(Server):
         pass
 
-    patching.replace(Patched, "handle", ("self", "event"), lambda original: lambda self, e: original(self, e) + "!",
-                     "pytest", "a test")  # fmt: skip
+    def make(original):
+        return lambda self, e: original(self, e) + "!"
+
+    patching.replace(Patched, "handle", ("self", "event"), make, "pytest", "a test")
     assert Patched().handle("x") == "handled x!"
 
 
@@ -35,6 +41,49 @@ def test_moved_target_is_one_line_naming_server_version_and_patch(name, paramete
     assert problem.split(".")[-1] in line and line.endswith("(patch for: the upstream issue)")
 
 
-def test_unknown_server_is_a_usage_error(capsys):
-    assert patching.main(["nginx"]) == 2
-    assert patching.main([]) == 2
+def _copy(original):
+    def handle(self, event):  # rewritten whole: original is never called
+        return f"handled {event} better"
+
+    return handle
+
+
+def test_a_replacement_that_drops_the_original_must_name_what_it_copies():
+    class Patched(Server):
+        pass
+
+    with pytest.raises(PatchOutdated, match=r"the patch of .*Patched\.handle never calls it: give the fingerprint"):
+        patching.replace(Patched, "handle", ("self", "event"), _copy, "pytest", "a copy")
+    patching.replace(Patched, "handle", ("self", "event"), _copy, "pytest", "a copy",
+                     copied=patching.fingerprint(Server.handle))  # fmt: skip
+    assert Patched().handle("x") == "handled x better"
+
+
+def test_a_copy_of_changed_upstream_code_is_one_line_naming_the_function(tmp_path, monkeypatch):
+    # The upstream function as written when the copy was made, then as a later release has it.
+    def upstream(body: str):
+        path = tmp_path / "upstream.py"
+        path.write_text(f"class Server:\n    def handle(self, event):\n{body}\n")
+        namespace: dict = {}
+        exec(compile(path.read_text(), str(path), "exec"), namespace)
+        return namespace["Server"]
+
+    before = patching.fingerprint(upstream("        # a comment\n        return event").handle)
+    # Comment lines, blank lines and indentation do not count; code does.
+    assert patching.fingerprint(upstream("\n        # another comment\n            return event").handle) == before
+    changed = upstream("        event = event.strip()\n        return event")
+    assert patching.fingerprint(changed.handle) != before
+    with pytest.raises(PatchOutdated) as caught:
+        patching.replace(changed, "handle", ("self", "event"), _copy, "pytest", "a copy", copied=before)
+    (line,) = str(caught.value).splitlines()
+    assert line.startswith("django-asgi: cannot patch pytest ")
+    assert (
+        f"Server.handle changed upstream (fingerprint {patching.fingerprint(changed.handle)}; the copy is of {before})"
+        in line
+    )
+
+
+def test_an_attribute_set_upstream_is_checked_where_it_is_set():
+    patching.assigned(Server, "start", "listeners", "pytest", "a test")
+    with pytest.raises(PatchOutdated, match=r"Server\.start no longer sets servers \(patch for: a test\)"):
+        patching.assigned(Server, "start", "servers", "pytest", "a test")

@@ -1,13 +1,16 @@
-"""The server registry: each server's module declares its facts, and what is written elsewhere
-(the contract's help, the runner modules, the flavor table's refusals) agrees with them."""
+"""The server registry: each server is a folder that declares its facts, and what is written elsewhere
+(the contract's help, the flavor table's refusals) agrees with them."""
 
 import pathlib
+import sys
 
 import pytest
 
 import django_asgi
 from django_asgi import cli, contract, servers
 from django_asgi.errors import ConfigError
+
+from unit_support import DATA
 
 PACKAGE = pathlib.Path(django_asgi.__file__).parent
 
@@ -17,28 +20,52 @@ def test_each_server_declares_its_facts(name):
     server = servers.load(name)
     assert server.DISTRIBUTIONS[0] == name  # the server first, then what it runs with
     assert name in server.TAG.lower()
-    assert list(server.FLAVOR_TABLE) == list(servers.load("granian").FLAVOR_TABLE)
-    assert server.HARMLESS_FLAGS and server.HARMLESS_FLAGS[0].startswith("--")
+    assert list(server.FLAVOR_TABLE) == list(servers.load(next(iter(servers.SERVERS))).FLAVOR_TABLE)
     assert callable(server.plan) and callable(server.check_arguments)
-    # The plain command bench/run compares the image with (bench/run runs it).
-    placed = " ".join(server.PLAIN_COMMAND)
-    assert all(field in placed for field in ("{app}", "{host}", "{port}"))
+    assert all(target.startswith(f"django_asgi.servers.{name}.") for target in server.PATCHES)
+    # What the tests know of it, in its folder: the harmless flag and the plain command bench/run runs.
+    data = DATA[name]
+    assert data["harmless_flag"][0].startswith("--") and data["refused_flag"][0].startswith("--")
+    assert all(field in " ".join(data["plain_command"]) for field in ("{app}", "{host}", "{port}"))
 
 
-def test_only_the_registry_names_servers():
-    # A helper module placed in servers/ is not a server; every server module is registered.
-    modules = {path.stem for path in (PACKAGE / "servers").glob("*.py") if not path.stem.startswith("_")}
-    assert set(servers.SERVERS) <= modules
-    assert modules - set(servers.SERVERS) == {"command", "tables"}
+def test_each_server_is_one_folder():
+    # Every folder in servers/ is a registered server, and a server is a folder; nothing of a server
+    # lies elsewhere in the package.
+    folders = {path.name for path in (PACKAGE / "servers").iterdir() if (path / "__init__.py").is_file()}
+    assert folders == set(servers.SERVERS)
+    modules = {path.stem for path in (PACKAGE / "servers").glob("*.py")}
+    assert modules == {"__init__", "command"}
+    for path in PACKAGE.rglob("*.py"):
+        if "servers" not in path.relative_to(PACKAGE).parts:
+            assert not any(path.stem.startswith(name) for name in servers.SERVERS), path
 
 
-def test_code_run_inside_a_server_is_named_after_it():
-    # django_asgi/<server>_runner.py (a main process) and <server>_worker.py (in its workers).
-    helpers = [path.stem for path in PACKAGE.glob("*_runner.py")] + [path.stem for path in PACKAGE.glob("*_worker.py")]
-    assert helpers and {helper.rpartition("_")[0] for helper in helpers} <= set(servers.SERVERS)
-    for name in servers.SERVERS:
-        patches = servers.load(name).PATCHES.partition(":")[0]
-        assert patches.removeprefix("django_asgi.") in helpers
+def test_the_shared_runtime_names_no_server_and_imports_nothing_of_the_start_up_side():
+    # django_asgi.runtime runs in every server's processes: it may not branch on which server loaded it
+    # or reach into the entrypoint's start-up modules. (boot's hint for a missing module named daphne is
+    # about Channels' INSTALLED_APPS, whichever server runs.)
+    start_up = {"cli", "contract", "discovery", "parsers", "privileges", "steps", "servers", "cpus", "arguments"}
+    for path in (PACKAGE / "runtime").glob("*.py"):
+        text = path.read_text()
+        for name in servers.SERVERS:
+            assert f'"{name}" in sys.modules' not in text and f"servers.{name}" not in text, (path, name)
+        for module in start_up:
+            assert f"django_asgi.{module}" not in text and f"django_asgi import {module}" not in text, (path, module)
+
+
+def test_loading_the_app_imports_no_start_up_module(tmp_path):
+    # Behaviourally too: a worker of any server that imports the wrapper loads only the runtime.
+    import subprocess
+
+    (tmp_path / "hello.py").write_text("async def application(scope, receive, send):\n    pass\n")
+    code = "import sys, django_asgi.runtime.asgi\nprint(sorted(m for m in sys.modules if m.startswith('django_asgi')))"
+    env = {"DJANGO_ASGI_APP": "hello:application", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    loaded = eval(out.stdout)
+    assert loaded and all(name == "django_asgi" or name.startswith("django_asgi.runtime") for name in loaded), loaded
 
 
 def test_the_server_variable_names_every_server():

@@ -52,7 +52,7 @@ def test_granian_always_has_asginl(build):
     # Without it granian speaks RSGI and Django cannot be served at all.
     for env in ({}, {"RELOAD": "1"}, {"WORKERS": "4"}, {"FORWARDED_ALLOW_IPS": "*"}, {"HOST": "::"}):
         argv = build("granian", **env)[2].argv
-        assert argv[argv.index("django_asgi.granian_runner") :][1:3] == ["--interface", "asginl"], env
+        assert argv[argv.index("django_asgi.servers.granian.runner") :][1:3] == ["--interface", "asginl"], env
 
 
 # (server, variables, tokens in the default argv, what replaces them)
@@ -257,10 +257,10 @@ def supervise(workers: str, *rest: str) -> list[str]:
     return [PY, "-m", "django_asgi.supervise", "--workers", workers, "--graceful-timeout", "20", *rest]
 
 
-DAPHNE_CHILD = [PY, "-m", "django_asgi.daphne_runner", "--graceful-timeout", "20", "--log-level", "info",
+DAPHNE_CHILD = [PY, "-m", "django_asgi.servers.daphne.runner", "--graceful-timeout", "20", "--log-level", "info",
                 "--keep-alive", "5", "--endpoint", "systemd:domain=INET:index=0", "--access-log", "-",
                 *DAPHNE_WEBSOCKET, WRAPPER]  # fmt: skip
-HYPERCORN_CHILD = [PY, "-m", "django_asgi.hypercorn_runner", "--bind", "fd://3", *DEFAULT_ARGV["hypercorn"][5:]]
+HYPERCORN_CHILD = [PY, "-m", "django_asgi.servers.hypercorn.runner", "--bind", "fd://3", *DEFAULT_ARGV["hypercorn"][5:]]
 
 
 @pytest.mark.parametrize(

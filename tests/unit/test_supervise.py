@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from django_asgi.boot import BOOT_ERROR
-from django_asgi.inflight import CUT
+from django_asgi.runtime.boot import BOOT_ERROR
+from django_asgi.runtime.inflight import CUT
 
 from unit_support import child_env, wait_for
 
@@ -117,7 +117,7 @@ def test_sigint_is_passed_on_too(supervisor):
 
 
 def test_a_worker_whose_drain_was_cut_ends_it_with_that_status(supervisor, tmp_path):
-    # One worker says its graceful timeout cut requests and exits 5 (django_asgi.inflight), the other 0.
+    # One worker says its graceful timeout cut requests and exits 5 (django_asgi.runtime.inflight), the other 0.
     first_cuts = textwrap.dedent(f"""
         try:
             os.close(os.open(os.path.join(here, "cut"), os.O_CREAT | os.O_EXCL))
@@ -158,7 +158,7 @@ def test_workers_that_fail_at_once_end_it(supervisor):
 
 
 def test_a_worker_that_cannot_load_the_app_ends_it_at_once(supervisor):
-    # The import failure a worker reports once (django_asgi.boot): no second try, its status passed on.
+    # The import failure a worker reports once (django_asgi.runtime.boot): no second try, its status passed on.
     sup = supervisor("--workers", "2", child=[sys.executable, "-c", f"raise SystemExit({BOOT_ERROR})"])
     assert sup.wait(timeout=10) == BOOT_ERROR
     assert sup.stderr().count("workers cannot load the application; stopping") == 1

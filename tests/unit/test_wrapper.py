@@ -1,10 +1,10 @@
-"""django_asgi.wrapper: lifespan answered by the wrapper, proxy headers applied from trusted peers only."""
+"""django_asgi.runtime.wrapper: lifespan answered by the wrapper, proxy headers applied from trusted peers only."""
 
 import asyncio
 
 import pytest
 
-from django_asgi.wrapper import TrustedProxies, forwarded, wrap
+from django_asgi.runtime.wrapper import TrustedProxies, forwarded, wrap
 
 
 def call(app, scope, messages=()):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from server_facts import server_data
 
 import django_asgi
 from django_asgi import servers, steps
@@ -16,15 +17,18 @@ from polling import wait_for  # noqa: F401  (re-exported for the unit tests)
 PY = sys.executable
 # The directory of the interpreter under test, so that "python" resolves to it in children.
 BIN_DIR = str(Path(sys.executable).parent)
+PACKAGE = Path(django_asgi.__file__).parent
 
 SERVERS = tuple(servers.SERVERS)
 DEFAULT_APP = "django_asgi.default_app.asgi:application"
-WRAPPER = "django_asgi.asgi:application"
-# granian is given the wrapper's file (servers/granian.py says why).
-GRANIAN_WRAPPER = str(Path(django_asgi.__file__).parent / "asgi.py") + ":application"
+WRAPPER = "django_asgi.runtime.asgi:application"
 
-# granian runs in-process under this (servers/granian.py says why).
-GRANIAN_RUNNER = [PY, "-m", "django_asgi.granian_runner"]
+
+DATA = {name: server_data(name) for name in SERVERS}
+# granian is given its folder's app module (servers/granian/__init__.py says why).
+GRANIAN_WRAPPER = str(PACKAGE / "servers" / "granian" / "asgi.py") + ":application"
+# granian runs in-process under this (servers/granian/__init__.py says why).
+GRANIAN_RUNNER = [PY, "-m", "django_asgi.servers.granian.runner"]
 
 # The flags gunicorn and hypercorn spell alike, with the defaults.
 GUNICORN_STYLE = ["--log-level", "info", "--error-logfile", "-", "--access-logfile", "-",
@@ -34,31 +38,11 @@ GUNICORN_STYLE = ["--log-level", "info", "--error-logfile", "-", "--access-logfi
 DAPHNE_WEBSOCKET = ["--websocket-max-message-size", "1048576", "--websocket-max-frame-size", "1048576"]
 
 # The commands with no variable set but DJANGO_ASGI_SERVER, on a machine with one CPU.
-# fmt: off
-DEFAULT_ARGV = {
-    "daphne": [PY, "-m", "django_asgi.daphne_runner", "--graceful-timeout", "20", "--log-level", "info",
-               "--keep-alive", "5", "--endpoint", "tcp:port=8000:interface=0.0.0.0:backlog=2048", "--access-log", "-",
-               *DAPHNE_WEBSOCKET, WRAPPER],
-    "hypercorn": [PY, "-m", "django_asgi.hypercorn_runner", "--bind", "0.0.0.0:8000",
-                  "--worker-class", "uvloop", "--workers", "0", "--backlog", "2048", *GUNICORN_STYLE, WRAPPER],
-    "uvicorn": [PY, "-m", "gunicorn", "--worker-class", "django_asgi.uvicorn_worker.UvicornWorker",
-                "--bind", "0.0.0.0:8000", "--workers", "1", *GUNICORN_STYLE,
-                "--worker-tmp-dir", "/dev/shm", "--no-control-socket", WRAPPER],
-    "granian": [*GRANIAN_RUNNER, "--interface", "asginl", "--host", "0.0.0.0", "--port", "8000", "--workers", "1",
-                "--log-level", "info", "--access-log", "--workers-kill-timeout", "20",
-                "--http", "1", "--http1-header-read-timeout", "5000", "--backpressure", "4096", "--backlog", "2048",
-                "--http1-buffer-size", "65536",
-                "--respawn-failed-workers", GRANIAN_WRAPPER],
-}
-# fmt: on
-# Every server loads the app through the wrapper (django_asgi.asgi), which reads DJANGO_ASGI_APP.
-# ... with the default limits it applies (MAX_REQUEST_BODY 100 MiB, MAX_WEBSOCKET_MESSAGE 1 MiB).
+DEFAULT_ARGV = {name: data["default_argv"] for name, data in DATA.items()}
+# Every server loads the app through the wrapper (django_asgi.runtime.asgi), which reads DJANGO_ASGI_APP,
+# with the default limits it applies (MAX_REQUEST_BODY 100 MiB, MAX_WEBSOCKET_MESSAGE 1 MiB).
 LIMITS = {"DJANGO_ASGI_MAX_BODY": str(100 * 1024**2), "DJANGO_ASGI_MAX_MESSAGE": str(1024**2)}
-DEFAULT_ENV = {server: {"DJANGO_ASGI_APP": DEFAULT_APP, **LIMITS} for server in SERVERS}
-# granian's head limit depends on how the head arrives: the wrapper applies it too.
-DEFAULT_ENV["granian"]["DJANGO_ASGI_MAX_HEAD"] = "65536"
-# granian's workers count the requests still running shortly before it kills them.
-DEFAULT_ENV["granian"]["DJANGO_ASGI_GRACEFUL_TIMEOUT"] = "20"
+DEFAULT_ENV = {name: {"DJANGO_ASGI_APP": DEFAULT_APP, **LIMITS, **data["default_env"]} for name, data in DATA.items()}
 
 
 # Serving for real runs the hooks in /docker-entrypoint.d: not on a machine that has one.

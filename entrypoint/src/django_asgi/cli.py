@@ -17,8 +17,8 @@ import os
 import sys
 
 from django_asgi import contract, discovery, servers
-from django_asgi.boot import BOOT_ID, new_id
 from django_asgi.errors import ConfigError, StartRefused, StepFailed
+from django_asgi.runtime.boot import BOOT_ID, new_id
 from django_asgi.servers import command
 
 # dumb-init reaps zombies and passes signals to the one child only (a process group would get
@@ -106,7 +106,7 @@ def serve(extra: list[str], env, app_dir: str | os.PathLike, dry_run: bool = Fal
     )
     steps.run(commands, app_dir)
     print(_summary(config, app, env), file=sys.stderr, flush=True)
-    # The workers of this start report a failing import once between them (django_asgi.boot).
+    # The workers of this start report a failing import once between them (django_asgi.runtime.boot).
     server_env = {**env, **plan.env, BOOT_ID: new_id()}
     if plan.argv[:2] == [sys.executable, "-m"] and os.getpid() != 1:
         return _run_module(plan.argv[2:], server_env)

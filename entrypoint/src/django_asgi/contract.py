@@ -1,7 +1,7 @@
 """The environment contract: every variable the entrypoint reads, in one table.
 
-The README's variable reference is checked against VARIABLES, so the two
-cannot drift apart.
+The README's variable reference is made from VARIABLES (docs/tables.py) and
+checked against it, so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ VARIABLES: tuple[Variable, ...] = (
         "DJANGO_ASGI_SERVER",
         "set by each image",
         "granian",
-        "The server to run: daphne, hypercorn, uvicorn (gunicorn with uvicorn workers) or granian.",
+        f"The server to run: {', '.join(servers.names()[:-1])} or {servers.names()[-1]} "
+        "(the tag table says what each is).",
         lambda n, r: parsers.choice(n, r, servers.names()),
     ),
     Variable(
@@ -220,13 +221,6 @@ VARIABLES: tuple[Variable, ...] = (
 )
 
 _BY_NAME = {variable.name: variable for variable in VARIABLES}
-
-
-def markdown_table() -> str:
-    """The README's variable reference."""
-    rows = ["| Variable | Default | Example | Meaning |", "| --- | --- | --- | --- |"]
-    rows += [f"| `{v.name}` | {v.shown_default} | `{v.example}` | {v.help} |" for v in VARIABLES]
-    return "\n".join(rows)
 
 
 class Config:

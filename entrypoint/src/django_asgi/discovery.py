@@ -10,7 +10,7 @@ from django_asgi.errors import ConfigError
 
 DEFAULT_APP = "django_asgi.default_app.asgi:application"
 # What an asgi.py holds, for projects that have none (older ones ship only wsgi.py).
-DJANGO_HANDLER = "django_asgi.django_handler:application"
+DJANGO_HANDLER = "django_asgi.runtime.django_handler:application"
 
 
 TYPE_CHECKING = False

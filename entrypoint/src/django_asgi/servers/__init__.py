@@ -1,20 +1,20 @@
-"""The servers: one module each, named in SERVERS, each turning a Config into a Plan.
+"""The servers: a folder each (django_asgi.servers.<name>), named in SERVERS, each turning a Config into a Plan.
 
-A server's module (django_asgi.servers.<name>) declares its facts and builds its command:
+A server's folder holds everything of that server. Its __init__ declares its facts and builds its command:
 - DISTRIBUTIONS: the packages whose versions the summary line reports (the first is the server);
-- PATCHES: what django_asgi.patching applies at the image build ("module" or "module:function");
+- PATCHES: the functions ("module:function", or "module" for one that patches when imported) that
+  patch the server's internals; the image build applies them to check them (images/check_patches.py);
 - TAG: what the README's tag table says of the image;
 - FLAVOR_TABLE: its column of the README's flavor table ("Which flavor?"), by row;
-- HARMLESS_FLAGS: extra flags it accepts that change nothing a test looks at but the command line;
 - plan(config, app, extra) -> Plan (django_asgi.servers.command has the shared pieces);
 - check_arguments(args): the server's own parser run over extra flags (django_asgi.arguments); it
   imports what it needs itself, as nothing else on the way to the server may cost a start time.
-Code that runs inside the server's processes lives beside the package's other modules, named
-after the server: <name>_runner (a main process, `python -m`), <name>_worker (imported in the
-workers or by the server to load a worker class).
+Beside it: the code that runs inside the server's processes (a runner, `python -m`; a worker class;
+its patches; its own app hook), and testing.toml, what the tests and the benchmark know of it (left
+out of the images).
 
-Adding a server is its module here, its line in SERVERS, and its images/requirements/<name>.in
-and lock; the tests then ask for its expected command line (tests/unit/unit_support.py).
+Adding a server is its folder, its line in SERVERS, and its images/requirements/<name>.in and lock;
+everything else (the bake file's versions, the README's tables, the tests) is derived from these.
 """
 
 import importlib

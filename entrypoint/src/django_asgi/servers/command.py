@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from django_asgi.errors import ConfigError
-from django_asgi.handoff import CLIENT_IP_HEADER, MAX_BODY, MAX_MESSAGE, TRUSTED_PROXIES, WRAPPER_APP
+from django_asgi.runtime.handoff import CLIENT_IP_HEADER, MAX_BODY, MAX_MESSAGE, TRUSTED_PROXIES, WRAPPER_APP
 
 TYPE_CHECKING = False  # typing costs milliseconds at every container start
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def refuse(config: Config, variable: str, reason: str) -> None:
 
 
 def wrapped_app(config: Config, app: str) -> tuple[str, dict[str, str]]:
-    """What the server loads (django_asgi.asgi) and the environment that tells it the user's app, the
+    """What the server loads (django_asgi.runtime.asgi) and the environment that tells it the user's app, the
     trusted proxies and the limits, which it applies the same way for every server."""
     env = {
         "DJANGO_ASGI_APP": app,

@@ -1,5 +1,5 @@
 """In granian's workers: open WebSockets closed with 1001 when the worker stops, and the
-requests still running near the kill timeout counted (django_asgi.inflight).
+requests still running near the kill timeout counted (django_asgi.runtime.inflight).
 
 granian drops open WebSockets on SIGTERM and SIGINT without a close frame, and
 their applications never hear of it. Its workers set their loop's signal
@@ -7,7 +7,7 @@ handlers with granian._signals.set_loop_signals (imported by the worker after it
 has loaded the application, granian/server/mp.py): here that function's handler
 first closes every WebSocket the wrapper saw accepted (up to CLOSE_WAIT
 seconds), then lets granian stop as before.
-django_asgi.asgi installs it when it is loaded by granian.
+django_asgi.runtime.asgi installs it when it is loaded by granian.
 
 granian forks its workers with the main process's SIGTERM and SIGINT handler in
 place, and a worker replaces it only once it has loaded the application: a
@@ -15,7 +15,7 @@ signal before that only set a flag in the worker's copy of the main's state, so
 the worker never stopped and the main waited for it until --workers-kill-timeout
 (a `docker stop` just after the first answer took GRACEFUL_TIMEOUT; the plain
 granian command, which has no kill timeout, waits for ever).
-install_main_patches(), called by django_asgi.granian_runner before granian
+install_main_patches(), called by django_asgi.servers.granian.runner before granian
 starts, makes such a worker exit at once, as the default action would: it has
 served nothing yet.
 """
@@ -23,10 +23,10 @@ served nothing yet.
 import os
 import signal
 
-from django_asgi import inflight
-from django_asgi.handoff import GRACEFUL_TIMEOUT
-from django_asgi.patching import replace
-from django_asgi.wrapper import OpenWebSockets
+from django_asgi.runtime import inflight
+from django_asgi.runtime.handoff import GRACEFUL_TIMEOUT
+from django_asgi.runtime.patching import replace
+from django_asgi.runtime.wrapper import OpenWebSockets
 
 CLOSE_WAIT = 1.0  # seconds the close frames may take before granian stops anyway
 FLUSH = 0.1  # seconds for granian to write the last close frames before it stops its connections
@@ -57,7 +57,6 @@ def install_main_patches() -> None:
 
 
 def install_patches(websockets: OpenWebSockets | None = None) -> None:
-    install_main_patches()  # here only for `python -m django_asgi.patching granian`: a no-op in a worker
     import granian._signals
     from granian._granian import WorkerSignal
 
@@ -93,4 +92,4 @@ def install_patches(websockets: OpenWebSockets | None = None) -> None:
         return set_loop_signals
 
     replace(granian._signals, "set_loop_signals", ("loop",), set_loop_signals, "granian",
-            "granian drops open WebSockets on stop without a close frame")  # fmt: skip
+            "granian drops open WebSockets on stop without a close frame", copied="c019b6dc")  # fmt: skip

@@ -10,7 +10,7 @@ import signal
 
 
 class Stopped(SystemExit):
-    """Asked to stop before serving: nothing served, nothing to drain (django_asgi.boot lets it
+    """Asked to stop before serving: nothing served, nothing to drain (django_asgi.runtime.boot lets it
     through: it is no failure to load the app)."""
 
 

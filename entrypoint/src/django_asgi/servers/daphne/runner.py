@@ -1,9 +1,9 @@
-"""daphne, patched: `python -m django_asgi.daphne_runner [ours] [daphne's]`.
+"""daphne, patched: `python -m django_asgi.servers.daphne.runner [ours] [daphne's]`.
 
 - A graceful stop. daphne stops at once on SIGTERM, cancelling requests in
   flight. This runs daphne's own command line, but on SIGTERM or SIGINT it stops
   listening, lets running requests finish (up to --graceful-timeout seconds) and
-  then stops: with status 5 when it had to cut some (django_asgi.inflight).
+  then stops: with status 5 when it had to cut some (django_asgi.runtime.inflight).
   While it drains, every response closes its connection, so keep-alive
   clients move on instead of keeping the worker busy.
 - No request smuggling. Twisted takes `Transfer-Encoding: identity` without a
@@ -32,9 +32,9 @@ import signal
 import sys
 import time
 
-from django_asgi import collector, early_stop, inflight
-from django_asgi.handoff import HEAD_LIMIT, MAX_BODY
-from django_asgi.patching import replace, require
+from django_asgi.runtime import collector, early_stop, inflight
+from django_asgi.runtime.handoff import HEAD_LIMIT, MAX_BODY
+from django_asgi.runtime.patching import assigned, replace, require
 
 LEVELS = {
     "debug": logging.DEBUG,
@@ -46,7 +46,7 @@ LEVELS = {
 
 
 def main() -> int:
-    collector.pause()  # through daphne's imports and the app's (django_asgi.asgi resumes it)
+    collector.pause()  # through daphne's imports and the app's (django_asgi.runtime.asgi resumes it)
     early_stop.until_serving()
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--graceful-timeout", type=float, default=20.0)
@@ -91,6 +91,7 @@ def install_patches(timeout: float = 20.0, max_body: int | None = None, keep_ali
     from daphne.server import Server
     from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
     from twisted.internet import reactor
+    from twisted.internet.abstract import FileDescriptor
     from twisted.web.http import HTTPChannel
 
     def process(original):
@@ -159,8 +160,8 @@ def install_patches(timeout: float = 20.0, max_body: int | None = None, keep_ali
         def on_ping(self, payload):
             # RFC 6455 5.5.3 lets a pong answer only the latest ping: none while much is unsent.
             transport = self.transport  # twisted/internet/abstract.py FileDescriptor: what is not written yet
-            unsent = len(getattr(transport, "dataBuffer", b"")) - getattr(transport, "offset", 0)
-            if unsent + getattr(transport, "_tempDataLen", 0) > PONG_BACKLOG:
+            unsent = len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+            if unsent > PONG_BACKLOG:
                 return None
             return original(self, payload)
 
@@ -198,6 +199,11 @@ def install_patches(timeout: float = 20.0, max_body: int | None = None, keep_ali
     require(HTTPChannel, "_failChooseTransferDecoder", "twisted", "answering 400 to a Transfer-Encoding")
     _limit_request_heads(HTTPChannel)
     require(WebSocketProtocol, "sendCloseFrame", "daphne", "closing WebSockets with 1001 when stopping")
+    require(WebSocketProtocol, "STATE_OPEN", "daphne", "which WebSockets are open when stopping")
+    # What a ping's pong would wait behind (twisted/internet/abstract.py FileDescriptor.write).
+    require(FileDescriptor, "dataBuffer", "twisted", "bounded pongs")
+    require(FileDescriptor, "offset", "twisted", "bounded pongs")
+    assigned(FileDescriptor, "__init__", "_tempDataLen", "twisted", "bounded pongs")
     # fmt: on
 
 
@@ -214,7 +220,7 @@ def _limit_request_heads(channel_class) -> None:
 
     def line_received(original):
         def lineReceived(self, line):
-            if self.__dict__.get("_receivedHeaderSize", 0) + len(line) > HEAD_LIMIT:
+            if self._receivedHeaderSize + len(line) > HEAD_LIMIT:
                 return _head_too_large(self)
             return original(self, line)
 
@@ -228,13 +234,15 @@ def _limit_request_heads(channel_class) -> None:
 
     # fmt: off
     require(channel_class, "totalHeadersSize", "twisted", "twisted/web/http.py: the head limit")
+    require(channel_class, "_receivedHeaderSize", "twisted", "twisted/web/http.py: the head's size so far")
     require(channel_class, "MAX_LENGTH", "twisted", "twisted/protocols/basic.py: the line limit")
     channel_class.totalHeadersSize = HEAD_LIMIT + 1  # ours answers first, with 431
     channel_class.MAX_LENGTH = HEAD_LIMIT
     replace(channel_class, "lineReceived", ("self", "line"), line_received, "twisted",
             "twisted/web/http.py answers 400 past 16 KiB of head")
     replace(channel_class, "lineLengthExceeded", ("self", "line"), line_length_exceeded, "twisted",
-            "twisted/protocols/basic.py drops the connection of a line over 16 KiB without a response")
+            "twisted/protocols/basic.py drops the connection of a line over 16 KiB without a response",
+            copied="41a024c3")
     # fmt: on
 
 
@@ -257,7 +265,7 @@ def drain(server, deadline: float) -> None:
         for protocol in server.connections:
             if hasattr(protocol, "channel"):  # HTTP
                 _last_on_connection(protocol)
-            elif getattr(protocol, "state", None) == getattr(protocol, "STATE_OPEN", object()):
+            elif protocol.state == protocol.STATE_OPEN:
                 # An open WebSocket: closed now with 1001 (going away); its application then ends.
                 # sendCloseFrame, not sendClose, which allows only 1000 and 3000-4999 (autobahn).
                 protocol.sendCloseFrame(code=1001, reasonUtf8=b"server stopping", isReply=False)

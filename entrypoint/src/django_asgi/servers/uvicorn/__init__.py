@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from django_asgi.handoff import WRAPPER_APP
+from django_asgi.runtime.handoff import WRAPPER_APP
 from django_asgi.servers.command import Plan, gunicorn_style, host_port, supervised, wrapped_app
 
 TYPE_CHECKING = False
@@ -12,8 +12,8 @@ if TYPE_CHECKING:
     from django_asgi.contract import Config
 
 DISTRIBUTIONS = ("uvicorn", "gunicorn")
-# Patches of the server's internals (django_asgi.patching checks them at image build).
-PATCHES = "django_asgi.uvicorn_worker"
+# Patches of the server's internals, applied at the image build to check them (images/check_patches.py).
+PATCHES = ("django_asgi.servers.uvicorn.master:install_patches", "django_asgi.servers.uvicorn.worker")
 
 # The README's tag table and its column of the flavor table ("Which flavor?"), checked by the tests.
 TAG = "gunicorn managing [uvicorn](https://www.uvicorn.org/) workers (uvicorn-worker, uvloop, httptools, websockets)"
@@ -29,20 +29,6 @@ FLAVOR_TABLE = {
     "Ping flood from a client that never reads": "bounded",
     "Open WebSockets on SIGTERM or SIGINT": "closed at once with 1012",
 }
-# The server's own command for an app, run by hand with the choices this flavor makes (interface,
-# event loop, worker class): what bench/run compares the image with.
-PLAIN_COMMAND = (
-    "gunicorn",
-    "--worker-class",
-    "uvicorn_worker.UvicornWorker",
-    "--bind",
-    "{host}:{port}",
-    "--workers",
-    "{workers}",
-    "{app}",
-)
-# Accepted, seen in the command line, and changing nothing else a test looks at.
-HARMLESS_FLAGS = ("--backlog", "517")
 
 
 def check_arguments(args: list[str]) -> None:
@@ -70,9 +56,10 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
     target, env = wrapped_app(config, app)
     # fmt: off
     argv = [
-        sys.executable, "-m", "gunicorn",
+        # gunicorn, then the exit status of its drain (5 when it had to cut requests).
+        sys.executable, "-m", "django_asgi.servers.uvicorn.master",
         # uvicorn-worker's UvicornWorker with lifespan off.
-        "--worker-class", "django_asgi.uvicorn_worker.UvicornWorker",
+        "--worker-class", "django_asgi.servers.uvicorn.worker.UvicornWorker",
         "--bind", host_port(config),
         "--workers", str(config.workers),
         *gunicorn_style(config),

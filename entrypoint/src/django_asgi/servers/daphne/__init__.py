@@ -1,7 +1,7 @@
 """daphne: Twisted-based, the Channels reference server.
 
 daphne has no workers, no drain on SIGTERM and no keep-alive or recycling
-settings. django_asgi.daphne_runner adds the drain and the keep-alive timeout; several workers run as
+settings. django_asgi.servers.daphne.runner adds the drain and the keep-alive timeout; several workers run as
 separate daphnes under django_asgi.supervise, sharing one listening socket
 passed the systemd way (Twisted never sets SO_REUSEPORT).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from django_asgi.handoff import WRAPPER_APP
+from django_asgi.runtime.handoff import WRAPPER_APP
 from django_asgi.servers.command import Plan, refuse, supervised, wrapped_app
 
 TYPE_CHECKING = False
@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from django_asgi.contract import Config
 
 DISTRIBUTIONS = ("daphne",)
-# Patches of the server's internals (django_asgi.patching checks them at image build).
-PATCHES = "django_asgi.daphne_runner:install_patches"
+# Patches of the server's internals, applied at the image build to check them (images/check_patches.py).
+PATCHES = ("django_asgi.servers.daphne.runner:install_patches",)
 
 # The README's tag table and its column of the flavor table ("Which flavor?"), checked by the tests.
 TAG = "[daphne](https://github.com/django/daphne), the Channels reference server"
@@ -35,12 +35,6 @@ FLAVOR_TABLE = {
     "Ping flood from a client that never reads": "bounded",
     "Open WebSockets on SIGTERM or SIGINT": "closed at once with 1001",
 }
-# The server's own command for an app, run by hand with the choices this flavor makes (interface,
-# event loop, worker class): what bench/run compares the image with.
-# daphne has no workers: bench/run starts WORKERS of these together, one per port.
-PLAIN_COMMAND = ("daphne", "-b", "{host}", "-p", "{port}", "{app}")
-# Accepted, seen in the command line, and changing nothing else a test looks at.
-HARMLESS_FLAGS = ("--ping-interval", "17")
 BACKLOG = 2048  # pending connections, as django_asgi.supervise listens with
 
 
@@ -59,7 +53,7 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
     runner = [
         sys.executable,
         "-m",
-        "django_asgi.daphne_runner",
+        "django_asgi.servers.daphne.runner",
         "--graceful-timeout",
         str(config.graceful_timeout),
         "--log-level",

@@ -1,4 +1,4 @@
-"""The ASGI wrapper of django_asgi.asgi, for servers that lack a switch the contract needs.
+"""The ASGI wrapper of django_asgi.runtime.asgi, for servers that lack a switch the contract needs.
 
 It
 - answers lifespan itself, for servers that cannot turn it off (Django does
@@ -9,13 +9,13 @@ It
   differs;
 - refuses what no flavor may pass to the app, and applies the body and
   WebSocket message limits;
-- counts the HTTP requests in flight (django_asgi.inflight), so that a stop
+- counts the HTTP requests in flight (django_asgi.runtime.inflight), so that a stop
   that had to cut some can say so.
 """
 
 import asyncio
 
-from django_asgi import inflight
+from django_asgi.runtime import inflight
 
 
 def _ip():

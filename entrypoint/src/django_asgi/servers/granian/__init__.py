@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from django_asgi.handoff import GRACEFUL_TIMEOUT, HEAD_LIMIT, MAX_HEAD
+from django_asgi.runtime.handoff import GRACEFUL_TIMEOUT, HEAD_LIMIT, MAX_HEAD
 from django_asgi.servers.command import Plan, refuse, supervised, wrapped_app
 
 TYPE_CHECKING = False
@@ -13,8 +13,11 @@ if TYPE_CHECKING:
     from django_asgi.contract import Config
 
 DISTRIBUTIONS = ("granian",)
-# Patches of the server's internals (django_asgi.patching checks them at image build).
-PATCHES = "django_asgi.granian_worker:install_patches"
+# Patches of the server's internals, applied at the image build to check them (images/check_patches.py).
+PATCHES = (
+    "django_asgi.servers.granian.worker:install_main_patches",
+    "django_asgi.servers.granian.worker:install_patches",
+)
 
 # The README's tag table and its column of the flavor table ("Which flavor?"), checked by the tests.
 TAG = "[granian](https://github.com/emmett-framework/granian): Rust HTTP core, its own workers"
@@ -32,29 +35,14 @@ FLAVOR_TABLE = {
     "Ping flood from a client that never reads": "not bounded (granian answers every ping)",
     "Open WebSockets on SIGTERM or SIGINT": "closed at once with 1001",
 }
-# The server's own command for an app, run by hand with the choices this flavor makes (interface,
-# event loop, worker class): what bench/run compares the image with.
-PLAIN_COMMAND = (
-    "granian",
-    "--interface",
-    "asginl",
-    "--host",
-    "{host}",
-    "--port",
-    "{port}",
-    "--workers",
-    "{workers}",
-    "{app}",
-)
-# Accepted, seen in the command line, and changing nothing else a test looks at.
-HARMLESS_FLAGS = ("--backlog", "517")
 BACKPRESSURE = 4096  # connections per worker
 BACKLOG = 2048  # pending connections (granian's default is 1024), as on the other flavors
-# granian takes a dotted target for a path under the working directory and climbs out of every
-# package around it: with an /app/__init__.py (some projects have one) every worker would import
-# app.django_asgi.asgi and fail (granian/_internal.py, prepare_import). Given the module's file, it
-# imports it by its own package's name.
-WRAPPER_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "asgi.py") + ":application"
+# granian's workers load the app through this folder's asgi.py (its stop hook). granian takes a
+# dotted target for a path under the working directory and climbs out of every package around it:
+# with an /app/__init__.py (some projects have one) every worker would import app.django_asgi...
+# and fail (granian/_internal.py, prepare_import). Given the module's file, it imports it by its own
+# package's name.
+WRAPPER_FILE = os.path.join(os.path.dirname(__file__), "asgi.py") + ":application"
 
 
 def check_arguments(args: list[str]) -> None:
@@ -82,7 +70,7 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
     # fmt: off
     argv = [
         # granian itself, then the exit status of its drain (5 when it had to cut requests).
-        sys.executable, "-m", "django_asgi.granian_runner",
+        sys.executable, "-m", "django_asgi.servers.granian.runner",
         # asginl: ASGI without lifespan, which Django does not implement (the default is RSGI).
         "--interface", "asginl",
         "--host", config.host,

@@ -1,20 +1,20 @@
-"""granian, with the exit status of its drain: `python -m django_asgi.granian_runner [granian's arguments]`.
+"""granian, with the exit status of its drain: `python -m django_asgi.servers.granian.runner [granian's arguments]`.
 
 granian's main process kills workers still running at --workers-kill-timeout and exits 0. Its
-workers (django_asgi.granian_worker) leave a count of the requests they were still serving; after
-granian returns, this exits with status 5 when there were any (django_asgi.inflight).
+workers (django_asgi.servers.granian.worker) leave a count of the requests they were still serving; after
+granian returns, this exits with status 5 when there were any (django_asgi.runtime.inflight).
 Only the granian image runs it.
 """
 
 import sys
 
-from django_asgi import inflight
+from django_asgi.runtime import inflight
 
 
 def main() -> int:
     from granian.cli import entrypoint
 
-    from django_asgi.granian_worker import install_main_patches
+    from django_asgi.servers.granian.worker import install_main_patches
 
     install_main_patches()
     sys.argv[0] = "granian"  # the name its usage and errors give

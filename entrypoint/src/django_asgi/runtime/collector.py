@@ -6,7 +6,7 @@ small one, 30 ms more for daphne's own imports). pause() stops it; resume() then
 imported (gc.freeze: the collector never walks those objects again, and a forked worker's pages
 stay shared: the gc module's documentation advises this for processes that fork) and starts it again.
 Without the freeze, the first request of every worker would pay a collection of the whole heap.
-Only a process that goes on to import the app (django_asgi.asgi) pauses it: a manager (gunicorn's
+Only a process that goes on to import the app (django_asgi.runtime.asgi) pauses it: a manager (gunicorn's
 arbiter, granian's main process, django_asgi.supervise) keeps its collector as it is.
 """
 

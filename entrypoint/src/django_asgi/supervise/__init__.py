@@ -5,12 +5,12 @@ For servers that lack one (daphne) or whose own is unsafe (hypercorn): runs
 systemd way: LISTEN_FDS=1), replaces a worker that exits, passes SIGTERM and
 SIGINT on so every worker drains, and kills what is left after the graceful
 timeout (and --kill-after seconds more). Workers whose graceful timeout cut requests say how many and end
-with django_asgi.inflight.CUT, which it ends with too. A worker that cannot
-load the application (django_asgi.boot.BOOT_ERROR) ends it with that status;
+with django_asgi.runtime.inflight.CUT, which it ends with too. A worker that cannot
+load the application (django_asgi.runtime.boot.BOOT_ERROR) ends it with that status;
 workers that keep failing right after they start end it with status 1: a
 broken app fails the container instead of looping for ever.
 
-With --reload it polls the working directory's .py files (django_asgi.watch)
+With --reload it polls the working directory's .py files (django_asgi.supervise.watch)
 and on a change either sends SIGHUP (servers that reload themselves) or
 restarts the workers; when the edited code fails, it waits for the next change
 instead of stopping.
@@ -26,9 +26,9 @@ import sys
 import time
 from pathlib import Path
 
-from django_asgi import watch
-from django_asgi.boot import BOOT_ERROR, BOOT_ID, new_id
-from django_asgi.inflight import CUT
+from django_asgi.runtime.boot import BOOT_ERROR, BOOT_ID, new_id
+from django_asgi.runtime.inflight import CUT
+from django_asgi.supervise import watch
 
 LISTEN_FD = 3
 QUICK_EXIT = 5.0  # seconds: a worker failing sooner than this did not really start
@@ -243,7 +243,3 @@ def main() -> int:
     finally:
         if listening is not None:
             listening.close()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""hypercorn, patched: `python -m django_asgi.hypercorn_runner [hypercorn's arguments]`.
+"""hypercorn, patched: `python -m django_asgi.servers.hypercorn.runner [hypercorn's arguments]`.
 
 - A gentler stop. When hypercorn stops (SIGTERM, or --max-requests reached) it
   closes idle keep-alive connections at once and closes busy ones after their
@@ -23,7 +23,7 @@
 - The access log at any --log-level (hypercorn set its logger to that level too).
 - A request head over HEAD_LIMIT (64 KiB) gets 431 however it arrives (h11 counted only
   incomplete heads, from 16 KiB).
-- Exit status 5 when --graceful-timeout cut requests in flight (django_asgi.inflight; hypercorn
+- Exit status 5 when --graceful-timeout cut requests in flight (django_asgi.runtime.inflight; hypercorn
   cuts them, the clients get 500, and it exits 0).
 Only the hypercorn image runs it.
 """
@@ -34,9 +34,9 @@ import io
 import os
 import sys
 
-from django_asgi import early_stop, inflight
-from django_asgi.handoff import HEAD_LIMIT, MAX_MESSAGE
-from django_asgi.patching import replace, require
+from django_asgi.runtime import early_stop, inflight
+from django_asgi.runtime.handoff import HEAD_LIMIT, MAX_MESSAGE
+from django_asgi.runtime.patching import replace, require
 
 IDLE_GRACE = 1.0  # seconds
 
@@ -106,7 +106,7 @@ def install_patches() -> None:
     replace(H11Protocol, "stream_send", ("self", "event"), stream_send, "hypercorn",
             "hypercorn/protocol/h11.py sends no Connection: close while stopping")
     replace(TCPServer, "_idle_timeout", ("self",), idle_timeout, "hypercorn",
-            "hypercorn/asyncio/tcp_server.py closes idle connections at once when stopping")
+            "hypercorn/asyncio/tcp_server.py closes idle connections at once when stopping", copied="034d968a")
     # hypercorn/asyncio/run.py worker_serve stops at the first of these (a signal, --max-requests),
     # and cancels what still runs after --graceful-timeout.
     replace(hypercorn_run, "raise_shutdown", ("shutdown_event",), raise_shutdown, "hypercorn",
@@ -234,11 +234,12 @@ def _limit_websocket_messages() -> None:
 
     # fmt: off
     replace(WebsocketBuffer, "extend", ("self", "event"), extend, "hypercorn",
-            "hypercorn/protocol/ws_stream.py buffers a frame before checking websocket_max_message_size")
+            "hypercorn/protocol/ws_stream.py buffers a frame before checking websocket_max_message_size",
+            copied="05d3e3fc")
     replace(WSStream, "_handle_events", ("self",), handle_events, "hypercorn",
-            "hypercorn/protocol/ws_stream.py keeps reading a message it refused with 1009")
+            "hypercorn/protocol/ws_stream.py keeps reading a message it refused with 1009", copied="2dd9823f")
     replace(ws_stream, "server_extensions_handshake", ("requested", "supported"), no_extensions, "hypercorn",
-            "wsproto inflates permessage-deflate data without a limit")
+            "wsproto inflates permessage-deflate data without a limit", copied="dc623437")
     # fmt: on
 
 

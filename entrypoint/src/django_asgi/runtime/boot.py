@@ -1,6 +1,6 @@
 """Import the application in a worker; report a failure to import it once per start.
 
-Every flavor's workers import the app through django_asgi.asgi. When the import
+Every flavor's workers import the app through django_asgi.runtime.asgi. When the import
 raises, each worker would print the same traceback, and managers that respawn
 workers would print it again and again. The first worker to fail prints it, the
 others stay silent. The reporting worker exits with BOOT_ERROR, on which
@@ -12,7 +12,7 @@ import importlib
 import os
 import sys
 
-from django_asgi.early_stop import Stopped
+from django_asgi.runtime.early_stop import Stopped
 
 BOOT_ERROR = 3  # gunicorn's "worker failed to boot"
 BOOT_ID = "DJANGO_ASGI_BOOT_ID"  # set per start by the entrypoint and by django_asgi.supervise

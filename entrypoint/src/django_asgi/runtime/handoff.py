@@ -1,8 +1,8 @@
 """What the entrypoint hands the servers' workers: the app they load, the environment variables
 they read, and the limits they apply. Imported in every worker, so it imports nothing."""
 
-# Every server loads the user's app through this (django_asgi.asgi).
-WRAPPER_APP = "django_asgi.asgi:application"
+# Every server loads the user's app through this (django_asgi.runtime.asgi).
+WRAPPER_APP = "django_asgi.runtime.asgi:application"
 # The peers whose X-Forwarded-* headers the wrapper applies.
 TRUSTED_PROXIES = "DJANGO_ASGI_TRUSTED_PROXIES"
 # The header (lower-case) the trusted proxies set to the client's address.

@@ -5,7 +5,7 @@ left: its worker cancels them (daphne) or cuts their connections (hypercorn: a 5
 manager kills the worker (gunicorn, granian). Each then exits 0, as after a whole drain, though
 clients got no response.
 
-- The wrapper (django_asgi.wrapper) notes each HTTP request from start to end.
+- The wrapper (django_asgi.runtime.wrapper) notes each HTTP request from start to end.
 - A worker told to stop calls stopping(): shortly before the deadline it notes what still runs,
   drops what ends before the deadline, and keeps the count in a file in MARKER_DIR (a killed
   worker cannot speak for itself).
@@ -17,7 +17,7 @@ clients got no response.
 import os
 import sys
 
-from django_asgi.boot import BOOT_ID, MARKER_DIR
+from django_asgi.runtime.boot import BOOT_ID, MARKER_DIR
 
 CUT = 5  # the exit status: stopped, but GRACEFUL_TIMEOUT cut requests in flight
 MARGIN = 1.0  # seconds before the deadline when the count is written (at most half the timeout)

@@ -16,10 +16,8 @@
 - WebSocket messages over MAX_WEBSOCKET_MESSAGE (DJANGO_ASGI_MAX_MESSAGE) are closed
   with 1009 before they are read, and a client that floods pings without reading
   gets no pong while much is unsent.
-- gunicorn exits with status 5 when it killed workers at the graceful timeout with requests
-  still running (django_asgi.inflight), not 0.
 
-Only gunicorn imports this module, inside the uvicorn image.
+Only gunicorn's workers use this module (its master imports it to find the class), in the uvicorn image.
 """
 
 import asyncio
@@ -33,9 +31,9 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker as _UvicornWorker
 
-from django_asgi import inflight
-from django_asgi.handoff import HEAD_LIMIT, MAX_MESSAGE
-from django_asgi.patching import overridden, replace
+from django_asgi.runtime import inflight
+from django_asgi.runtime.handoff import HEAD_LIMIT, MAX_MESSAGE
+from django_asgi.runtime.patching import assigned, overridden
 
 IDLE_GRACE = 1.0  # seconds
 PONG_BACKLOG = 64 * 1024  # unsent bytes past which a ping gets no pong
@@ -121,7 +119,7 @@ class HttpToolsProtocol(_HttpToolsProtocol):
             # stops accepting at once and stops.
             if self.cycle is not None:
                 self.cycle.keep_alive = False
-            for listening in getattr(server, "servers", ()):  # uvicorn/server.py: set when it starts serving
+            for listening in server.servers:  # uvicorn/server.py Server.startup sets it
                 listening.close()
             server.should_exit = True
 
@@ -162,18 +160,6 @@ class _Server(Server):
         super().handle_exit(sig, frame)
 
 
-def _halt(original):
-    def halt(self, reason=None, exit_status=0):
-        # gunicorn/arbiter.py halt: stop() waits for the workers (killing them at the graceful
-        # timeout), then sys.exit(exit_status), 0 on SIGTERM even when requests were cut.
-        try:
-            original(self, reason, exit_status)
-        except SystemExit as stop:
-            raise SystemExit(inflight.exit_status(inflight.collect(), stop.code or 0)) from None
-
-    return halt
-
-
 class UvicornWorker(_UvicornWorker):
     async def _serve(self) -> None:
         # uvicorn_worker/_workers.py _serve, given the listening sockets themselves rather than gunicorn's
@@ -193,7 +179,7 @@ class UvicornWorker(_UvicornWorker):
         "lifespan": "off",
         "http": HttpToolsProtocol,
         "ws": WebSocketProtocol,
-        # The wrapper (django_asgi.asgi) applies FORWARDED_ALLOW_IPS as on every flavor.
+        # The wrapper (django_asgi.runtime.asgi) applies FORWARDED_ALLOW_IPS as on every flavor.
         "proxy_headers": False,
         # websockets checks each frame against what is left of the message before reading it.
         "ws_max_size": int(os.environ.get(MAX_MESSAGE) or 16 * 1024 * 1024),
@@ -215,9 +201,6 @@ for _name, _parameters in {
     overridden(_HttpToolsProtocol, _name, _parameters, "uvicorn", "request head limit and a gentler stop")
 overridden(_WebSocketProtocol, "handle_ping", ("self",), "uvicorn", "a pong for every ping, however much is unsent")
 overridden(Server, "handle_exit", ("self", "sig", "frame"), "uvicorn", "counting requests a stop cuts")
-# Imported by gunicorn's arbiter too (to load the worker class): its exit status counts the cut requests.
-replace(Arbiter, "halt", ("self", "reason", "exit_status"), _halt, "gunicorn",
-        "gunicorn/arbiter.py exits 0 after killing workers at the graceful timeout")  # fmt: skip
-overridden(
-    _UvicornWorker, "_serve", ("self",), "uvicorn-worker", "gunicorn's socket wrappers logged EBADF at every stop"
-)
+assigned(Server, "startup", "servers", "uvicorn", "a worker's last request under MAX_REQUESTS closes its listeners")
+overridden(_UvicornWorker, "_serve", ("self",), "uvicorn-worker",
+           "gunicorn's socket wrappers logged EBADF at every stop", copied="e35f79e5")  # fmt: skip

@@ -4,7 +4,7 @@ hypercorn's own multi-worker mode stops the whole server when one worker
 exits, and on SIGTERM it cuts the other workers' in-flight requests. Several
 workers (and recycling) therefore run as single-process hypercorns under
 django_asgi.supervise, sharing one listening socket. Each runs through
-django_asgi.hypercorn_runner, which keeps keep-alive clients from losing
+django_asgi.servers.hypercorn.runner, which keeps keep-alive clients from losing
 requests when it stops.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-from django_asgi.handoff import WRAPPER_APP
+from django_asgi.runtime.handoff import WRAPPER_APP
 from django_asgi.servers.command import Plan, gunicorn_style, host_port, supervised, wrapped_app
 
 TYPE_CHECKING = False
@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from django_asgi.contract import Config
 
 DISTRIBUTIONS = ("hypercorn",)
-# Patches of the server's internals (django_asgi.patching checks them at image build).
-PATCHES = "django_asgi.hypercorn_runner:install_patches"
+# Patches of the server's internals, applied at the image build to check them (images/check_patches.py).
+PATCHES = ("django_asgi.servers.hypercorn.runner:install_patches",)
 
 # The README's tag table and its column of the flavor table ("Which flavor?"), checked by the tests.
 TAG = "[hypercorn](https://github.com/pgjones/hypercorn) on uvloop, HTTP/2 cleartext"
@@ -37,11 +37,6 @@ FLAVOR_TABLE = {
     "Ping flood from a client that never reads": "bounded",
     "Open WebSockets on SIGTERM or SIGINT": "closed at once with 1001",
 }
-# The server's own command for an app, run by hand with the choices this flavor makes (interface,
-# event loop, worker class): what bench/run compares the image with.
-PLAIN_COMMAND = ("hypercorn", "--worker-class", "uvloop", "--bind", "{host}:{port}", "--workers", "{workers}", "{app}")
-# Accepted, seen in the command line, and changing nothing else a test looks at.
-HARMLESS_FLAGS = ("--backlog", "517")
 
 
 def check_arguments(args: list[str]) -> None:
@@ -69,7 +64,7 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
         target,
     ]
     # fmt: on
-    hypercorn = [sys.executable, "-m", "django_asgi.hypercorn_runner"]
+    hypercorn = [sys.executable, "-m", "django_asgi.servers.hypercorn.runner"]
     if config.workers == 1 and not config.max_requests and not config.reload:
         return Plan([*hypercorn, "--bind", host_port(config), *options], env)
     child = [*hypercorn, "--bind", "fd://3", *options]

@@ -1,0 +1,5 @@
+import sys
+
+from django_asgi.supervise import main
+
+sys.exit(main())
