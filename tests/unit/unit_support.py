@@ -61,7 +61,10 @@ def swap(argv: list[str], old: list[str], new: list[str]) -> list[str]:
 
 def child_env(**variables: str) -> dict[str, str]:
     """A clean environment: nothing from the developer's shell leaks into the contract."""
-    return {"PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}", **variables}
+    # PYTHONPATH, where set, says which entrypoint is under test (tests/unit/test_fifth_server.py).
+    paths = [variables.pop("PYTHONPATH", ""), os.environ.get("PYTHONPATH", "")]
+    where = {"PYTHONPATH": os.pathsep.join(path for path in paths if path)} if any(paths) else {}
+    return {"PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}", **where, **variables}
 
 
 @dataclass
