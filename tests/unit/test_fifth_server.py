@@ -66,13 +66,13 @@ def test_the_generated_files_name_it(tree):
 def test_the_trees_own_unit_tests_take_it_in(tree):
     # Its expected command line comes from its folder; the registry's, the README's and the generated
     # files' checks pass with it.
-    result = run(tree, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "echo or readme or generated",
-                 "tests/unit/test_servers.py", "tests/unit/test_registry.py", "tests/unit/test_readme.py",
-                 "tests/unit/test_generated.py", "tests/unit/test_cli.py")  # fmt: skip
+    pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    files = ["test_servers.py", "test_registry.py", "test_readme.py", "test_generated.py", "test_cli.py"]
+    result = run(tree, *pytest, "-k", "echo or readme or generated", *[f"tests/unit/{name}" for name in files])
     summary = result.stdout.strip().splitlines()[-1]
     passed = int(re.match(r"(\d+) passed", summary)[1])
     assert passed >= 20 and "failed" not in summary and "error" not in summary, result.stdout
-    ids = run(tree, sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider", "tests/unit").stdout
+    ids = run(tree, *pytest, "--collect-only", "tests/unit").stdout
     for test in ("test_defaults[echo]", "test_each_server_declares_its_facts[echo]", "test_dry_run_prints_the_plan"):
         assert any(test in line and "echo" in line for line in ids.splitlines()), test
 
