@@ -253,6 +253,7 @@ def _head_too_large(channel) -> None:
 
 
 def drain(server, deadline: float) -> None:
+    from daphne.ws_protocol import WebSocketProtocol
     from twisted.internet import reactor
 
     if not getattr(server, "draining", False):
@@ -265,7 +266,7 @@ def drain(server, deadline: float) -> None:
         for protocol in server.connections:
             if hasattr(protocol, "channel"):  # HTTP
                 _last_on_connection(protocol)
-            elif protocol.state == protocol.STATE_OPEN:
+            elif isinstance(protocol, WebSocketProtocol) and protocol.state == protocol.STATE_OPEN:
                 # An open WebSocket: closed now with 1001 (going away); its application then ends.
                 # sendCloseFrame, not sendClose, which allows only 1000 and 3000-4999 (autobahn).
                 protocol.sendCloseFrame(code=1001, reasonUtf8=b"server stopping", isReply=False)
