@@ -225,8 +225,8 @@ INVALID = [
         "DJANGO_SETTINGS_MODULE='settings': module settings not found: there is no settings in ",
     ),
     ({"DJANGO_SETTINGS_MODULE": "my-site.settings"}, "DJANGO_SETTINGS_MODULE='my-site.settings': expected"),
-    # Several bad values: still one line, for the first one found.
-    ({"PORT": "abc", "WORKERS": "x", "HOST": "nowhere"}, "WORKERS='x': expected"),
+    # Several bad values: still one line, for the first in the variable reference's order.
+    ({"PORT": "abc", "WORKERS": "x", "HOST": "nowhere"}, "HOST='nowhere': expected"),
 ]
 
 

@@ -20,8 +20,11 @@ def make_project(root, *packages: str, asgi: bool = True) -> None:
 
 def resolve(app_dir, **env: str) -> str:
     # Through contract.load, so DJANGO_ASGI_APP is parsed as the entrypoint parses it.
-    config = contract.load({"DJANGO_ASGI_SERVER": "granian", "WORKERS": "1", **env})
-    return discovery.resolve(config.app, env, app_dir)
+    return discovery.resolve(config(**env), app_dir)
+
+
+def config(**env: str):
+    return contract.load({"DJANGO_ASGI_SERVER": "granian", "WORKERS": "1", **env})
 
 
 @pytest.mark.parametrize(
@@ -61,7 +64,7 @@ def test_no_asgi_py_serves_djangos_handler(tmp_path, layout, settings_module):
     make_project(tmp_path, "elsewhere")  # another package's asgi.py is not this project's
     assert resolve(tmp_path, DJANGO_SETTINGS_MODULE=settings_module) == discovery.DJANGO_HANDLER
     # What it must find is the settings module itself.
-    discovery.check(discovery.DJANGO_HANDLER, None, {"DJANGO_SETTINGS_MODULE": settings_module}, tmp_path)
+    discovery.check(discovery.DJANGO_HANDLER, config(DJANGO_SETTINGS_MODULE=settings_module), tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -79,7 +82,7 @@ def test_settings_module_that_cannot_be_found(tmp_path, layout, settings_module,
     env = {"DJANGO_SETTINGS_MODULE": settings_module}
     app = resolve(tmp_path, **env)
     with pytest.raises(ConfigError) as caught:
-        discovery.check(app, None, env, tmp_path)
+        discovery.check(app, config(**env), tmp_path)
     assert (
         caught.value.line() == f"django-asgi: DJANGO_SETTINGS_MODULE={settings_module!r}: {reason.format(dir=tmp_path)}"
     )
@@ -137,7 +140,7 @@ def test_build_uses_the_app_dir(tmp_path):
 
 
 def check_app(app: str, app_dir) -> None:
-    discovery.check(app, app, {}, app_dir)
+    discovery.check(app, config(DJANGO_ASGI_APP=app), app_dir)
 
 
 def test_finds_the_module_without_running_it(tmp_path):
@@ -204,13 +207,12 @@ def test_split_settings_find_asgi_py_higher_up(tmp_path):
     (tmp_path / "config" / "settings").mkdir(parents=True)
     (tmp_path / "config" / "asgi.py").write_text("")
     (tmp_path / "config" / "settings" / "production.py").write_text("")
-    env = {"DJANGO_SETTINGS_MODULE": "config.settings.production"}
-    assert discovery.resolve(None, env, tmp_path) == "config.asgi:application"
+    assert resolve(tmp_path, DJANGO_SETTINGS_MODULE="config.settings.production") == "config.asgi:application"
 
 
 @pytest.mark.parametrize("bad", ["my-site.settings", "mysite..settings", "mysite.settings:x"])
 def test_malformed_settings_module_names_the_expected_form(tmp_path, bad):
     with pytest.raises(ConfigError) as caught:
-        discovery.resolve(None, {"DJANGO_SETTINGS_MODULE": bad}, tmp_path)
+        resolve(tmp_path, DJANGO_SETTINGS_MODULE=bad)
     expected = "expected a dotted module path, such as mysite.settings"
     assert caught.value.line() == f"django-asgi: DJANGO_SETTINGS_MODULE={bad!r}: {expected}"

@@ -17,7 +17,7 @@ from django_asgi.servers import command
 
 from unit_support import SERVERS, run_entrypoint
 
-NAMES = [variable.name for variable in contract.VARIABLES] + ["DJANGO_SETTINGS_MODULE"]
+NAMES = [variable.name for variable in contract.VARIABLES]
 
 # Plain text finds the error paths; near-valid values make sure the Plan path is explored as well.
 NEAR_VALID = st.sampled_from(

@@ -95,3 +95,44 @@ def test_installed_versions_are_importlib_metadatas():
         assert servers.installed(name) == version(name), name
         assert servers.installed(name.upper().replace("-", "_")) == version(name), name
     assert servers.installed("no-such-distribution") == "(not installed)"
+
+
+def test_each_variable_is_written_once_and_config_holds_them_all():
+    # Config's attributes are the variables' fields (and raw); every variable named anywhere in the
+    # entrypoint's start-up modules is one of VARIABLES.
+    import re
+
+    config = contract.load({"DJANGO_ASGI_SERVER": "granian", "WORKERS": "1"})
+    assert set(vars(config)) == {variable.field for variable in contract.VARIABLES} | {"raw"}
+    names = {variable.name for variable in contract.VARIABLES}
+    for path in PACKAGE.glob("*.py"):
+        for read in re.findall(r"""(?:environ|env)(?:\.get\(|\[)["']([A-Z_]+)["']""", path.read_text()):
+            assert read in names or read in ("PATH", "HOME"), (path.name, read)
+
+
+def test_nothing_after_the_contract_reads_the_environment(tmp_path, monkeypatch):
+    # cli.build parses the variables once (contract.load); discovery and the server's plan see the Config.
+    loaded = []
+
+    class Watched(dict):
+        def __getitem__(self, key):
+            assert not loaded, f"{key} read after contract.load"
+            return super().__getitem__(key)
+
+        def get(self, key, default=None):
+            assert not loaded, f"{key} read after contract.load"
+            return super().get(key, default)
+
+    load = contract.load
+
+    def load_then_watch(*args, **kwargs):
+        config = load(*args, **kwargs)
+        loaded.append(1)
+        return config
+
+    monkeypatch.setattr(contract, "load", load_then_watch)
+    for name in servers.SERVERS:
+        loaded.clear()
+        env = Watched(DJANGO_ASGI_SERVER=name, WORKERS="2", DJANGO_SETTINGS_MODULE="mysite.settings", FLY_APP_NAME="x")
+        cli.build([], env, tmp_path)
+        assert loaded

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args or args[0].startswith("-"):
             _name_process(os.environ.get("DJANGO_ASGI_SERVER", ""))
-        switch_user(os.environ, os.getcwd())
+        switch_user(contract.load(os.environ, only=contract.PRIVILEGES), os.environ, os.getcwd())
         if args and not args[0].startswith("-"):
             return _exec(args, os.environ)
         dry_run = "--dry-run" in args
@@ -64,10 +64,10 @@ def _name_process(server: str) -> None:
             pass
 
 
-def switch_user(env, app_dir: str) -> None:
-    """As root: hand /data and WRITABLE_DIRS to DJANGO_ASGI_USER and become it. Otherwise check that
-    WRITABLE_DIRS are writable as they are (nobody here can hand them over)."""
-    user, writable = contract.value(env, "DJANGO_ASGI_USER"), contract.value(env, "WRITABLE_DIRS")
+def switch_user(config: contract.Config, env, app_dir: str) -> None:
+    """As root: hand /data and WRITABLE_DIRS to DJANGO_ASGI_USER and become it (HOME in env becomes its).
+    Otherwise check that WRITABLE_DIRS are writable as they are (nobody here can hand them over)."""
+    user, writable = config.user, config.writable_dirs
     if os.geteuid() == 0:
         from django_asgi import privileges
 
@@ -85,7 +85,7 @@ def switch_user(env, app_dir: str) -> None:
 
 def build(extra: list[str], env, app_dir: str | os.PathLike) -> tuple[contract.Config, str, command.Plan]:
     config = contract.load(env)
-    app = discovery.resolve(config.app, env, app_dir)
+    app = discovery.resolve(config, app_dir)
     plan = servers.load(config.server).plan(config, app, tuple(extra))
     return config, app, plan
 
@@ -98,14 +98,14 @@ def serve(extra: list[str], env, app_dir: str | os.PathLike, dry_run: bool = Fal
 
         print(shlex.join([f"{key}={value}" for key, value in plan.env.items()] + plan.argv), flush=True)
         return 0
-    discovery.check(app, config.app, env, app_dir)
+    discovery.check(app, config, app_dir)
     from django_asgi import steps  # only when serving, not for --dry-run
 
     commands = steps.startup_commands(
-        config.migrate, config.collectstatic, app_dir, steps.HOOKS_DIR, discovery.settings_module(env)
+        config.migrate, config.collectstatic, app_dir, steps.HOOKS_DIR, config.settings_module
     )
     steps.run(commands, app_dir)
-    print(_summary(config, app, env), file=sys.stderr, flush=True)
+    print(_summary(config, app), file=sys.stderr, flush=True)
     # The workers of this start report a failing import once between them (django_asgi.runtime.boot).
     server_env = {**env, **plan.env, BOOT_ID: new_id()}
     if plan.argv[:2] == [sys.executable, "-m"] and os.getpid() != 1:
@@ -128,10 +128,10 @@ def _run_module(args: list[str], env) -> int:
     return 0
 
 
-def _summary(config: contract.Config, app: str, env) -> str:
+def _summary(config: contract.Config, app: str) -> str:
     bind = command.host_port(config)
     if app == discovery.DJANGO_HANDLER:
-        app = f"Django's ASGI handler for {env['DJANGO_SETTINGS_MODULE'].strip()} (no asgi.py found)"
+        app = f"Django's ASGI handler for {config.settings_module} (no asgi.py found)"
     return (
         f"django-asgi: {config.server} ({', '.join(servers.versions(config.server))}) serving {app} on {bind} "
         f"with {config.workers} worker{'s' if config.workers != 1 else ''}, "

@@ -19,7 +19,10 @@ if TYPE_CHECKING:
 
 
 class Variable:
-    __slots__ = ("default", "example", "help", "name", "parse", "shown_default")
+    """One variable: its README row, its parser, its default, and the Config attribute that holds it
+    (field: the name in lower case without DJANGO_ASGI_ and DJANGO_, unless given)."""
+
+    __slots__ = ("default", "example", "field", "help", "name", "parse", "shown_default")
 
     def __init__(
         self,
@@ -29,8 +32,10 @@ class Variable:
         help: str,
         parse: Callable[[str, str], Any],
         default: Any = None,
+        field: str = "",
     ) -> None:
         self.name = name
+        self.field = field or name.removeprefix("DJANGO_ASGI_").removeprefix("DJANGO_").lower()
         self.shown_default = shown_default  # the default as the README says it
         self.example = example
         self.help = help
@@ -56,6 +61,16 @@ VARIABLES: tuple[Variable, ...] = (
         "else Django's own ASGI handler for those settings (all an asgi.py does); without DJANGO_SETTINGS_MODULE, "
         "the single */asgi.py in the working directory, else the built-in default app.",
         parsers.app_path,
+    ),
+    Variable(
+        "DJANGO_SETTINGS_MODULE",
+        "unset",
+        "mysite.settings.production",
+        "Django's settings module (Django reads it too): chooses the app when DJANGO_ASGI_APP is unset, and the "
+        "settings of the migrate and collectstatic steps when there is no manage.py. A dotted module path.",
+        parsers.settings_module,
+        "",
+        field="settings_module",
     ),
     Variable(
         "HOST",
@@ -110,6 +125,14 @@ VARIABLES: tuple[Variable, ...] = (
         "A header the trusted proxies set to the client's address themselves, used instead of "
         "X-Forwarded-For. Unset with FLY_APP_NAME set: Fly-Client-IP.",
         parsers.header_name,
+    ),
+    Variable(
+        "FLY_APP_NAME",
+        "set by Fly.io",
+        "hello",
+        "Set on every Fly.io machine: then FORWARDED_ALLOW_IPS and CLIENT_IP_HEADER default to Fly's proxy.",
+        parsers.text,
+        "",
     ),
     Variable(
         "GRACEFUL_TIMEOUT",
@@ -224,32 +247,14 @@ _BY_NAME = {variable.name: variable for variable in VARIABLES}
 
 
 class Config:
-    """The parsed configuration (a plain class: dataclasses cost milliseconds at every start)."""
-
-    server: str
-    app: str | None
-    host: str
-    port: int
-    workers: int
-    log_level: str
-    access_log: bool
-    forwarded_allow_ips: tuple[str, ...]
-    client_ip_header: str | None
-    graceful_timeout: int
-    keep_alive: int
-    max_requests: int | None
-    reload: bool
-    server_args: tuple[str, ...]
-    max_request_body: int
-    max_websocket_message: int
-    migrate: bool
-    collectstatic: bool
-    raw: Mapping[str, str]  # the variables that are set, as they are written (for refusals)
+    """The parsed configuration, one attribute per variable (Variable.field) and raw: the variables that
+    are set, as they are written (for refusals). Workers, FORWARDED_ALLOW_IPS and CLIENT_IP_HEADER hold
+    what load() derived when they are unset. A plain class: dataclasses cost milliseconds at every start."""
 
     def __init__(self, **fields: Any) -> None:
-        missing = set(_CONFIG_FIELDS) ^ set(fields)
-        if missing:
-            raise TypeError(f"Config fields missing or unknown: {sorted(missing)}")
+        unknown = set(fields) - set(_FIELDS)
+        if unknown:
+            raise TypeError(f"Config fields unknown: {sorted(unknown)}")
         self.__dict__.update(fields)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -262,7 +267,9 @@ class Config:
         return f"Config({', '.join(f'{key}={value!r}' for key, value in self.__dict__.items())})"
 
 
-_CONFIG_FIELDS = tuple(Config.__annotations__)
+_FIELDS = (*(variable.field for variable in VARIABLES), "raw")
+# What a command other than serving (docker run IMAGE bash) reads: whom to become.
+PRIVILEGES = ("DJANGO_ASGI_USER", "WRITABLE_DIRS")
 
 
 def value(env: Mapping[str, str], name: str) -> Any:
@@ -274,44 +281,25 @@ def value(env: Mapping[str, str], name: str) -> Any:
     return variable.parse(name, raw)
 
 
-def load(env: Mapping[str, str], cpus: Callable[[], int] | None = None) -> Config:
-    """Parse the environment; raise ConfigError on the first bad value."""
-
-    def get(name: str) -> Any:
-        return value(env, name)
-
-    server = get("DJANGO_ASGI_SERVER")
-    if server is None:
+def load(env: Mapping[str, str], cpus: Callable[[], int] | None = None, only: tuple[str, ...] = ()) -> Config:
+    """Parse the environment, every variable (or only those named); raise ConfigError on the first bad value.
+    Nothing after this reads the environment's variables."""
+    if not only and value(env, "DJANGO_ASGI_SERVER") is None:
         raise ConfigError("DJANGO_ASGI_SERVER", None, f"not set; expected one of {', '.join(servers.names())}")
+    names = only or tuple(_BY_NAME)
+    fields = {_BY_NAME[name].field: value(env, name) for name in names}
+    fields["raw"] = {name: env[name] for name in names if env.get(name, "").strip()}
+    if only:
+        return Config(**fields)
     # Both are checked; WORKERS wins when both are set.
-    workers, web_concurrency = get("WORKERS"), get("WEB_CONCURRENCY")
-    workers = workers or web_concurrency
-    if workers is None:
+    if fields["workers"] is None:
+        fields["workers"] = fields["web_concurrency"]
+    if fields["workers"] is None:
         from django_asgi.cpus import available_cpus
 
-        workers = (cpus or available_cpus)()
-    on_fly = bool(env.get("FLY_APP_NAME", "").strip())
-    get("HEALTHCHECK_PATH")  # read by `django-asgi healthcheck`; a bad value should fail the start, not the probe
-    raw = {name: env[name] for name in _BY_NAME if env.get(name, "").strip()}
-    return Config(
-        server=server,
-        app=get("DJANGO_ASGI_APP"),
-        host=get("HOST"),
-        port=get("PORT"),
-        workers=workers,
-        log_level=get("LOG_LEVEL"),
-        access_log=get("ACCESS_LOG"),
+        fields["workers"] = (cpus or available_cpus)()
+    if fields["fly_app_name"]:
         # Fly.io's proxy is the peer on every service port, and sets Fly-Client-IP itself.
-        forwarded_allow_ips=get("FORWARDED_ALLOW_IPS") or (("*",) if on_fly else ()),
-        client_ip_header=get("CLIENT_IP_HEADER") or ("Fly-Client-IP" if on_fly else None),
-        graceful_timeout=get("GRACEFUL_TIMEOUT"),
-        keep_alive=get("KEEP_ALIVE"),
-        max_requests=get("MAX_REQUESTS"),
-        reload=get("RELOAD"),
-        server_args=get("SERVER_ARGS"),
-        max_request_body=get("MAX_REQUEST_BODY"),
-        max_websocket_message=get("MAX_WEBSOCKET_MESSAGE"),
-        migrate=get("DJANGO_MIGRATE"),
-        collectstatic=get("DJANGO_COLLECTSTATIC"),
-        raw=raw,
-    )
+        fields["forwarded_allow_ips"] = fields["forwarded_allow_ips"] or ("*",)
+        fields["client_ip_header"] = fields["client_ip_header"] or "Fly-Client-IP"
+    return Config(**fields)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 
-from django_asgi import parsers
 from django_asgi.errors import ConfigError
 
 DEFAULT_APP = "django_asgi.default_app.asgi:application"
@@ -15,15 +14,15 @@ DJANGO_HANDLER = "django_asgi.runtime.django_handler:application"
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from django_asgi.contract import Config
 
 
-def resolve(app: str | None, env: Mapping[str, str], app_dir: str | os.PathLike) -> str:
+def resolve(config: Config, app_dir: str | os.PathLike) -> str:
     """DJANGO_ASGI_APP; else from DJANGO_SETTINGS_MODULE: the nearest package's asgi.py, else Django's own
     handler; else the single */asgi.py, else the default app."""
-    if app:
-        return app
-    settings = settings_module(env)
+    if config.app:
+        return config.app
+    settings = config.settings_module
     if settings:
         parts = settings.split(".")[:-1]
         # Split settings (config.settings.production) keep asgi.py higher up (config/asgi.py).
@@ -48,25 +47,17 @@ def resolve(app: str | None, env: Mapping[str, str], app_dir: str | os.PathLike)
     return DEFAULT_APP
 
 
-def settings_module(env: Mapping[str, str]) -> str:
-    """DJANGO_SETTINGS_MODULE, checked for shape; empty when unset."""
-    settings = env.get("DJANGO_SETTINGS_MODULE", "").strip()
-    if settings and (":" in settings or not parsers.is_dotted(settings)):
-        raise ConfigError("DJANGO_SETTINGS_MODULE", settings, "expected a dotted module path, such as mysite.settings")
-    return settings
-
-
-def check(app: str, given: str | None, env: Mapping[str, str], app_dir: str | os.PathLike) -> None:
+def check(app: str, config: Config, app_dir: str | os.PathLike) -> None:
     """The module the server will import can be found; else a ConfigError naming the variable that chose it.
 
     An asgi.py derived from DJANGO_SETTINGS_MODULE was found by resolve() already.
     """
-    if given:
+    if config.app:
         variable, value, module = "DJANGO_ASGI_APP", app, app.split(":")[0]
     elif app == DJANGO_HANDLER:
         # Django's handler imports the settings module first: that is what must be there.
         variable = "DJANGO_SETTINGS_MODULE"
-        value = module = settings_module(env)
+        value = module = config.settings_module
     else:
         return
     reason = missing(module, app_dir)

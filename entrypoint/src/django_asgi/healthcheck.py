@@ -12,9 +12,8 @@ _LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "127.0.0.1"}
 
 def main(env: Mapping[str, str]) -> int:
     try:
-        port = contract.value(env, "PORT")
-        host = _LOOPBACK.get(contract.value(env, "HOST"), contract.value(env, "HOST"))
-        path = contract.value(env, "HEALTHCHECK_PATH")
+        config = contract.load(env, only=("PORT", "HOST", "HEALTHCHECK_PATH"))
+        port, host, path = config.port, _LOOPBACK.get(config.host, config.host), config.healthcheck_path
     except ConfigError as error:
         print(error.line(), flush=True)
         return 1

@@ -149,3 +149,15 @@ def header_name(name: str, raw: str) -> str:
     if not text or not set(text) <= _TOKEN:
         raise ConfigError(name, raw, "expected an HTTP header name, such as Fly-Client-IP")
     return text
+
+
+def text(name: str, raw: str) -> str:
+    return raw.strip()
+
+
+def settings_module(name: str, raw: str) -> str:
+    """A dotted module path (DJANGO_SETTINGS_MODULE)."""
+    text = raw.strip()
+    if ":" in text or not is_dotted(text):
+        raise ConfigError(name, text, "expected a dotted module path, such as mysite.settings")
+    return text
