@@ -62,7 +62,8 @@ def test_a_replacement_that_drops_the_original_must_name_what_it_copies():
 def test_a_copy_of_changed_upstream_code_is_one_line_naming_the_function(tmp_path, monkeypatch):
     # The upstream function as written when the copy was made, then as a later release has it.
     def upstream(body: str):
-        path = tmp_path / "upstream.py"
+        # A file per release, as installed packages are (the sources are read once per process).
+        path = tmp_path / f"upstream{len(list(tmp_path.iterdir()))}.py"
         path.write_text(f"class Server:\n    def handle(self, event):\n{body}\n")
         namespace: dict = {}
         exec(compile(path.read_text(), str(path), "exec"), namespace)

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from server_facts import server_data
 
-import django_asgi
 from django_asgi import servers, steps
 
 from polling import wait_for  # noqa: F401  (re-exported for the unit tests)
@@ -17,7 +16,6 @@ from polling import wait_for  # noqa: F401  (re-exported for the unit tests)
 PY = sys.executable
 # The directory of the interpreter under test, so that "python" resolves to it in children.
 BIN_DIR = str(Path(sys.executable).parent)
-PACKAGE = Path(django_asgi.__file__).parent
 
 SERVERS = tuple(servers.SERVERS)
 DEFAULT_APP = "django_asgi.default_app.asgi:application"
@@ -26,7 +24,7 @@ WRAPPER = "django_asgi.runtime.asgi:application"
 
 DATA = {name: server_data(name) for name in SERVERS}
 # granian is given its folder's app module (servers/granian/__init__.py says why).
-GRANIAN_WRAPPER = str(PACKAGE / "servers" / "granian" / "asgi.py") + ":application"
+GRANIAN_WRAPPER = DATA["granian"]["default_argv"][-1]
 # granian runs in-process under this (servers/granian/__init__.py says why).
 GRANIAN_RUNNER = [PY, "-m", "django_asgi.servers.granian.runner"]
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 class Variable:
     """One variable: its README row, its parser, its default, and the Config attribute that holds it
-    (field: the name in lower case without DJANGO_ASGI_ and DJANGO_, unless given)."""
+    (field: the name in lower case without DJANGO_ASGI_ and DJANGO_)."""
 
     __slots__ = ("default", "example", "field", "help", "name", "parse", "shown_default")
 
@@ -32,10 +32,9 @@ class Variable:
         help: str,
         parse: Callable[[str, str], Any],
         default: Any = None,
-        field: str = "",
     ) -> None:
         self.name = name
-        self.field = field or name.removeprefix("DJANGO_ASGI_").removeprefix("DJANGO_").lower()
+        self.field = name.removeprefix("DJANGO_ASGI_").removeprefix("DJANGO_").lower()
         self.shown_default = shown_default  # the default as the README says it
         self.example = example
         self.help = help
@@ -70,7 +69,6 @@ VARIABLES: tuple[Variable, ...] = (
         "settings of the migrate and collectstatic steps when there is no manage.py. A dotted module path.",
         parsers.settings_module,
         "",
-        field="settings_module",
     ),
     Variable(
         "HOST",

@@ -82,14 +82,25 @@ def fingerprint(function) -> str:
     Read from the lines its code object spans (no inspect.getsource: that tokenizes the file, which
     would cost every worker's start milliseconds)."""
     code = _code(function)
-    last = _last_line(code)
-    try:
-        with open(code.co_filename, encoding="utf-8") as source:
-            lines = source.read().splitlines()[code.co_firstlineno - 1 : last]
-    except OSError:
+    lines = _source(code.co_filename)
+    if lines is None:
         return "(no source)"
+    lines = lines[code.co_firstlineno - 1 : _last_line(code)]
     kept = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
     return f"{zlib.crc32(chr(10).join(kept).encode()):08x}"
+
+
+_SOURCES: dict[str, list[str] | None] = {}  # several copies come from one file: read it once
+
+
+def _source(filename: str) -> list[str] | None:
+    if filename not in _SOURCES:
+        try:
+            with open(filename, encoding="utf-8") as source:
+                _SOURCES[filename] = source.read().splitlines()
+        except OSError:
+            _SOURCES[filename] = None
+    return _SOURCES[filename]
 
 
 def _last_line(code) -> int:

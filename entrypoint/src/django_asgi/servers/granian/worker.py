@@ -7,7 +7,7 @@ handlers with granian._signals.set_loop_signals (imported by the worker after it
 has loaded the application, granian/server/mp.py): here that function's handler
 first closes every WebSocket the wrapper saw accepted (up to CLOSE_WAIT
 seconds), then lets granian stop as before.
-django_asgi.runtime.asgi installs it when it is loaded by granian.
+django_asgi.servers.granian.asgi, the module granian's workers load, installs it.
 
 granian forks its workers with the main process's SIGTERM and SIGINT handler in
 place, and a worker replaces it only once it has loaded the application: a
