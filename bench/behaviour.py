@@ -5,8 +5,8 @@ import signal
 import socket
 import time
 
-from measure import first_200, running
-from tools import docker
+from bench.measure import first_200, running
+from bench.tools import docker
 
 SIGNALLED_WITHIN = 15.0  # seconds; Docker would have killed it after 10
 

@@ -20,11 +20,9 @@ import tomllib
 from contextlib import ExitStack
 from pathlib import Path
 
-import behaviour
-import contenders
-from build_ca import to_build_from  # tests/build_ca.py
-from inside import interleaved
-from measure import (
+from bench import behaviour, contenders
+from bench.inside import interleaved
+from bench.measure import (
     base_compressed,
     cold_start,
     compressed_sizes,
@@ -37,8 +35,9 @@ from measure import (
     websocket_rate,
     wrk,
 )
-from ports import free_port  # tests/ports.py (bench/run puts tests/ on the path)
-from tools import build_secret, docker, log
+from bench.tools import build_secret, docker, log
+from tests.support.build_ca import to_build_from
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
@@ -191,7 +190,7 @@ def main() -> int:
     parser.add_argument("--report-only", action="store_true", help="write the reports again from results.json")
     args = parser.parse_args()
 
-    import report  # bench/report.py: the tables and the chart
+    from bench import report  # the tables and the chart (matplotlib only where it is drawn)
 
     if args.report_only:
         return write(json.loads((args.output / "results.json").read_text()), args)
@@ -231,7 +230,7 @@ def main() -> int:
 
 
 def write(results: dict, args) -> int:
-    import report
+    from bench import report
 
     (args.output / "results.md").write_text(report.markdown(results))
     report.chart(results, args.output / "results.png")

@@ -9,8 +9,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from server_facts import server_data  # tests/server_facts.py (bench/run puts tests/ on the path)
-from tools import build_secret, docker
+from bench.tools import build_secret, docker
+from tests.support.server_facts import server_data
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "bench" / "app"
@@ -66,7 +66,7 @@ class Contender:
 
 def plain(image: str, flavor: str) -> Contender:
     """The server's own command (plain_command in its folder's testing.toml) in the image, as the app user."""
-    command = tuple(server_data(flavor)["plain_command"])
+    command = tuple(server_data(flavor, package=None)["plain_command"])
     copies = "{workers}" not in command
     return Contender("plain", "plain command", image, command=command, user=APP_USER, copies=copies)
 

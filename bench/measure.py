@@ -14,9 +14,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from inside import first_200
-from ports import free_port  # tests/ports.py (bench/run puts tests/ on the path)
-from tools import docker, log, run
+from bench.inside import first_200
+from bench.tools import docker, log, run
+from tests.support.ports import free_port
 
 # --- size -----------------------------------------------------------------------------------------------
 

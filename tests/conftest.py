@@ -1,4 +1,5 @@
-"""Puts tests/ on sys.path, so both suites share tests/polling.py and tests/ports.py; the --long switch."""
+"""The suites share their helpers as the package tests.support (tests/ and each suite are packages: pytest puts the
+repository on sys.path); the --long switch."""
 
 
 def pytest_addoption(parser):

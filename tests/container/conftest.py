@@ -5,9 +5,10 @@ builds.py and reliability_report.py hold the code behind them)."""
 from pathlib import Path
 
 import pytest
-import reliability_report
-from builds import build_on
-from containers import FLAVORS, IMAGE, ROOT, Container, docker
+
+from tests.support import reliability_report
+from tests.support.builds import build_on
+from tests.support.containers import FLAVORS, IMAGE, ROOT, Container, docker
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from builds import build_on
-from containers import FLAVORS, IMAGE, ROOT, docker
+
+from tests.support.builds import build_on
+from tests.support.containers import FLAVORS, IMAGE, ROOT, docker
 
 METADATA = json.loads(Path(os.environ["PUBLISHED_METADATA"]).read_text())["django-asgi"]
 REGISTRY, _, REPOSITORY = IMAGE.partition("/")

@@ -2,7 +2,7 @@
 
 import json
 
-from containers import FLAVORS, ROOT, VERSIONS, docker
+from tests.support.containers import FLAVORS, ROOT, VERSIONS, docker
 
 DEFAULT_PYTHON = VERSIONS["default_python"]
 

@@ -6,11 +6,11 @@ import subprocess
 import uuid
 
 import pytest
-from build_ca import to_build_from
-from containers import ROOT, docker, http_get
-from ports import free_port
 
-from polling import wait_for
+from tests.support.build_ca import to_build_from
+from tests.support.containers import ROOT, docker, http_get
+from tests.support.polling import wait_for
+from tests.support.ports import free_port
 
 
 @pytest.fixture

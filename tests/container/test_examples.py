@@ -8,14 +8,14 @@ import tomllib
 
 import httpx
 import pytest
-import readme_claims
 import websockets
 import yaml
-from builds import build_on
-from containers import ROOT, docker
 
 from django_asgi.contract import VARIABLES
 from django_asgi.supervise import KILL_AFTER
+from tests.support import readme_claims
+from tests.support.builds import build_on
+from tests.support.containers import ROOT, docker
 
 FLY = tomllib.loads((ROOT / "examples" / "hello_django" / "fly.toml").read_text())
 DEFAULTS = {variable.name: variable.shown_default for variable in VARIABLES}

@@ -4,7 +4,8 @@ import ipaddress
 import json
 
 import pytest
-from containers import FLAVORS
+
+from tests.support.containers import FLAVORS
 
 # (environment, request headers, expected REMOTE_ADDR or "peer", expected request.is_secure())
 CASES = {

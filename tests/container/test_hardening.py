@@ -5,7 +5,8 @@ import os
 import re
 
 import pytest
-from containers import FLAVORS, IMAGE, ROOT, SERVER_DATA, VERSIONS, docker
+
+from tests.support.containers import FLAVORS, IMAGE, ROOT, SERVER_DATA, VERSIONS, docker
 
 IMAGES = [*FLAVORS, "build"]
 DEFAULT_PYTHON = VERSIONS["default_python"]

@@ -13,11 +13,10 @@ import threading
 import time
 
 import pytest
-import readme_claims
-import websocket_raw
-from containers import FLAVORS, ROOT, SERVER_DATA, docker
 
-from polling import wait_for
+from tests.support import readme_claims, websocket_raw
+from tests.support.containers import FLAVORS, ROOT, SERVER_DATA, docker
+from tests.support.polling import wait_for
 
 SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
 # A chunked body that ends at once, then the smuggled request: a server that frames by

@@ -10,14 +10,13 @@ import time
 
 import httpx
 import pytest
-import readme_claims
 import testinfra
 import websockets
-from containers import FLAVORS, ROOT, SERVER_DATA, SERVER_FLAG, docker
 
 from django_asgi import cli
-
-from polling import wait_for
+from tests.support import readme_claims
+from tests.support.containers import FLAVORS, ROOT, SERVER_DATA, SERVER_FLAG, docker
+from tests.support.polling import wait_for
 
 SUPERVISOR = "django_asgi.supervise"
 # A flag each server refuses by value (its parser converts it), as SERVER_ARGS or after the image name:

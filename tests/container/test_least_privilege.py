@@ -2,9 +2,9 @@
 
 import pytest
 import testinfra
-from containers import docker
 
 from django_asgi import servers
+from tests.support.containers import docker
 
 APP_UID = APP_GID = 10001
 # Each server's package, which the serving user must not be able to change.

@@ -5,13 +5,12 @@ import re
 
 import httpx
 import pytest
-import readme_claims
-from builds import build_on
-from containers import ROOT, SERVER_DATA, SERVER_FLAG, docker
 
 from django_asgi import servers
-
-from polling import wait_for
+from tests.support import readme_claims
+from tests.support.builds import build_on
+from tests.support.containers import ROOT, SERVER_DATA, SERVER_FLAG, docker
+from tests.support.polling import wait_for
 
 PROJECTS = ROOT / "tests" / "container" / "projects"
 APP_UID = APP_GID = 10001

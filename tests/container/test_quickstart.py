@@ -6,9 +6,8 @@ import signal
 import subprocess
 import urllib.error
 
-from containers import ROOT, docker, http_get
-
-from polling import wait_for
+from tests.support.containers import ROOT, docker, http_get
+from tests.support.polling import wait_for
 
 QUICKSTART_URL = "http://127.0.0.1:8000/"
 

@@ -6,11 +6,10 @@ import threading
 import time
 
 import pytest
-import readme_claims
-import websocket_raw
-from containers import SERVER_DATA, docker
 
-from polling import wait_for
+from tests.support import readme_claims, websocket_raw
+from tests.support.containers import SERVER_DATA, docker
+from tests.support.polling import wait_for
 
 
 def test_every_row_of_the_flavor_table_is_checked():

@@ -13,11 +13,11 @@ import threading
 import time
 
 import pytest
-import readme_claims
-from containers import SERVER_DATA, docker
-from load import NO_RESPONSE, Run, get, load, request
 
-from polling import wait_for
+from tests.support import readme_claims
+from tests.support.containers import SERVER_DATA, docker
+from tests.support.load import NO_RESPONSE, Run, get, load, request
+from tests.support.polling import wait_for
 
 pytestmark = pytest.mark.reliability
 

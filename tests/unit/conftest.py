@@ -1,11 +1,11 @@
-"""Fixtures of the unit tests; the helpers themselves are in unit_support.py."""
+"""Fixtures of the unit tests; the helpers themselves are in tests/support/entrypoint_runs.py."""
 
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
-from unit_support import Result, run_entrypoint
+from tests.support.entrypoint_runs import Result, run_entrypoint
 
 # Subprocess examples are slow and their time varies; a deadline would only make them flaky.
 settings.register_profile("unit", deadline=None)

@@ -2,13 +2,10 @@
 least as often as it says."""
 
 import random
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))
-from report import median_interval
+from bench.report import median_interval
 
 
 # (n, k): the k-th lowest and highest of n, as the sign test's tables give them at 95 %.

@@ -6,8 +6,7 @@ import sys
 import pytest
 
 from django_asgi.runtime.boot import BOOT_ERROR, first_to_fail, load
-
-from unit_support import child_env
+from tests.support.entrypoint_runs import child_env
 
 FAILING = "raise RuntimeError('unit: broken at import')\n"
 

@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 
 from django_asgi import cli
-
-from unit_support import (
+from tests.support.entrypoint_runs import (
     DEFAULT_APP,
     DEFAULT_ARGV,
     DEFAULT_ENV,

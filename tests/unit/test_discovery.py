@@ -6,8 +6,7 @@ import pytest
 
 from django_asgi import cli, contract, discovery
 from django_asgi.errors import ConfigError
-
-from unit_support import DEFAULT_APP, config_line
+from tests.support.entrypoint_runs import DEFAULT_APP, config_line
 
 
 def make_project(root, *packages: str, asgi: bool = True) -> None:

@@ -5,9 +5,9 @@ import socket
 import threading
 
 import pytest
-from ports import free_port
 
 from django_asgi import healthcheck
+from tests.support.ports import free_port
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ import pytest
 
 from django_asgi import privileges
 from django_asgi.errors import ConfigError
-
-from unit_support import config_line
+from tests.support.entrypoint_runs import config_line
 
 UID, GID = 10001, 10001
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="changing a file's owner needs root")

@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 from django_asgi import cli, contract
 from django_asgi.errors import ConfigError
 from django_asgi.servers import command
-
-from unit_support import SERVERS, run_entrypoint
+from tests.support.entrypoint_runs import SERVERS, run_entrypoint
 
 NAMES = [variable.name for variable in contract.VARIABLES]
 

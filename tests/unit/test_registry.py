@@ -9,8 +9,7 @@ import pytest
 import django_asgi
 from django_asgi import cli, contract, servers
 from django_asgi.errors import ConfigError
-
-from unit_support import DATA
+from tests.support.entrypoint_runs import DATA
 
 PACKAGE = pathlib.Path(django_asgi.__file__).parent
 

@@ -10,8 +10,7 @@ import pytest
 import django_asgi.cpus
 from django_asgi import cli
 from django_asgi.errors import ConfigError
-
-from unit_support import (
+from tests.support.entrypoint_runs import (
     DAPHNE_WEBSOCKET,
     DEFAULT_APP,
     DEFAULT_ARGV,

@@ -8,8 +8,7 @@ import pytest
 
 from django_asgi import cli, steps
 from django_asgi.errors import ConfigError
-
-from unit_support import DEFAULT_ARGV, needs_no_hooks
+from tests.support.entrypoint_runs import DEFAULT_ARGV, needs_no_hooks
 
 
 def hook(directory: Path, name: str, body: str, executable: bool = True) -> Path:

@@ -16,8 +16,8 @@ import pytest
 
 from django_asgi.runtime.boot import BOOT_ERROR
 from django_asgi.runtime.inflight import CUT
-
-from unit_support import child_env, wait_for
+from tests.support.entrypoint_runs import child_env
+from tests.support.polling import wait_for
 
 # A worker: writes started-<pid>, writes term-<pid> on SIGTERM and exits 0, else waits for ever.
 WORKER = textwrap.dedent("""

@@ -3,8 +3,8 @@
 import os
 from pathlib import Path
 
-from build_ca import to_build_from
-from containers import IMAGE, docker
+from tests.support.build_ca import to_build_from
+from tests.support.containers import IMAGE, docker
 
 _built: dict[tuple[str, str], str] = {}
 

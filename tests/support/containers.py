@@ -14,11 +14,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from server_facts import server_data
 
 from django_asgi import servers
-
-from polling import wait_for
+from tests.support.polling import wait_for
+from tests.support.server_facts import server_data
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("IMAGE", "django-asgi")

@@ -7,11 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from server_facts import server_data
 
 from django_asgi import servers, steps
-
-from polling import wait_for  # noqa: F401  (re-exported for the unit tests)
+from tests.support.server_facts import server_data
 
 PY = sys.executable
 # The directory of the interpreter under test, so that "python" resolves to it in children.

@@ -8,7 +8,7 @@ tested, and test_readme_claims fails for a row no test reads.
 import itertools
 import re
 
-from containers import FLAVORS, ROOT
+from tests.support.containers import FLAVORS, ROOT
 
 README = (ROOT / "README.md").read_text()
 # Rows read by the tests of this run (filled at collection, when the test modules are imported).
