@@ -1,6 +1,8 @@
 """The README's generated tables: the variable reference (django_asgi.contract.VARIABLES), the tag
-table and the flavor table (each server's TAG and FLAVOR_TABLE). tests/unit/test_readme.py checks
-the README against them; outside the entrypoint's package, as no image runs it.
+table and the flavor table (each server's TAG and FLAVOR_TABLE), the exit statuses (EXITS, with the
+entrypoint's own codes). tests/unit/test_readme.py checks the README against them, and the container
+tests take what they expect from FLAVOR_FACTS and EXITS (tests/support/readme_claims.py); outside the
+entrypoint's package, as no image runs it.
 
     python docs/tables.py          rewrite the README's blocks (with the entrypoint importable)
 """
@@ -10,6 +12,8 @@ import sys
 from pathlib import Path
 
 from django_asgi import contract, servers
+from django_asgi.runtime.boot import BOOT_ERROR
+from django_asgi.runtime.inflight import CUT
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -26,18 +30,42 @@ def tags(image: str = "django-asgi") -> str:
     return "\n".join(rows)
 
 
-def flavors() -> str:
+def flavor_facts() -> dict[str, dict[str, str]]:
+    """Each row of the flavor table: its cell for every server, in SERVERS' order."""
     columns = {name: servers.load(name).FLAVOR_TABLE for name in servers.SERVERS}
     first = next(iter(columns.values()))
     for name, column in columns.items():
         if list(column) != list(first):
             raise ValueError(f"servers/{name}: FLAVOR_TABLE rows differ from the others': {list(column)}")
+    return {row: {name: column[row] for name, column in columns.items()} for row in first}
+
+
+def flavors() -> str:
     rows = [f"| | {' | '.join(servers.SERVERS)} |", "| --- |" + " --- |" * len(servers.SERVERS)]
-    rows += [f"| {row} | {' | '.join(column[row] for column in columns.values())} |" for row in first]
+    rows += [f"| {row} | {' | '.join(cells.values())} |" for row, cells in flavor_facts().items()]
     return "\n".join(rows)
 
 
-BLOCKS = {"variables": variables, "tags": tags, "flavors": flavors}
+# The container's exit statuses; 2 is cli.main's for a refused configuration, 126 and 127 the shell's.
+EXITS = {
+    "0": "stopped by SIGTERM or SIGINT after a graceful drain",
+    "1": "the server failed (granian: also the app failed to load)",
+    "2": "bad configuration: one line names the variable, its value and what is expected, or the server flags and "
+    "what the server's parser said of them; or started as root without the capabilities to switch users (add "
+    "`--user 10001:10001`)",
+    str(BOOT_ERROR): "the app failed to load (its traceback is in the log once)",
+    str(CUT): "stopped by SIGTERM or SIGINT, but `GRACEFUL_TIMEOUT` cut requests still in flight; a line says how many",
+    "126, 127": "the command given cannot be run, or was not found",
+}
+
+
+def exits() -> str:
+    rows = ["| status | meaning |", "| --- | --- |"]
+    rows += [f"| {status} | {meaning} |" for status, meaning in EXITS.items()]
+    return "\n".join(rows)
+
+
+BLOCKS = {"variables": variables, "tags": tags, "flavors": flavors, "exits": exits}
 
 
 def block(text: str, name: str) -> re.Match | None:

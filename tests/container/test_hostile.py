@@ -156,7 +156,7 @@ def head_status(address: tuple[str, int], request: bytes, pieces: int | None) ->
 @pytest.mark.parametrize("shape", ["request line", "one header", "50 headers"])
 @pytest.mark.parametrize("pieces", [None, 1000], ids=["one write", "1000-byte pieces"])
 def test_request_head_limit(image, flavor, shape, pieces, run_container, figures):
-    # One limit on every flavor (README): a head a little under MAX_HEAD is served, one a little over
+    # One limit on every flavor (docs/flavors.md): a head a little under MAX_HEAD is served, one a little over
     # gets 431 (granian: 414 for a long request line), whether it comes in one write or in pieces.
     container = run_container(image).wait_ready()
     under = head_status(container.address, head(MAX_HEAD - 1024, shape), pieces)
@@ -462,7 +462,7 @@ BURST = 1500
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_connection_burst_waits_in_the_backlog(image, flavor, workers, run_container, figures):
     # A burst of connections while every worker is busy waits in the listening socket's backlog
-    # (2048 on every flavor, README) instead of being dropped: Twisted's default is 50, hypercorn's 100.
+    # (2048 on every flavor, docs/flavors.md) instead of being dropped: Twisted's default is 50, hypercorn's 100.
     container = run_container(image, env={"WORKERS": workers}).wait_ready()
     queued = int(container.exec("python", "-c", QUEUED % BURST).stdout)
     figures(flavor, f"connections completed while no worker accepts (of {BURST}), WORKERS={workers}", queued=queued)

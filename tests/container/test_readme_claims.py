@@ -1,5 +1,5 @@
-"""The README's claim tables checked against the images: every row of the flavor table is read by
-the test that checks it (readme_claims), and every exit status is produced by its cause."""
+"""The README's claim tables (tests/support/readme_claims.py) checked against the images: every row of the
+flavor table is read by the test that checks it (readme_claims), and every exit status is produced by its cause."""
 
 import re
 import threading
@@ -14,10 +14,7 @@ from tests.support.polling import wait_for
 
 def test_every_row_of_the_flavor_table_is_checked():
     # The modules whose tests take their expectations from the table, imported as a full run would.
-    import test_examples  # noqa: F401
-    import test_hostile  # noqa: F401
-    import test_images  # noqa: F401
-    import test_reliability  # noqa: F401
+    from tests.container import test_examples, test_hostile, test_images, test_reliability  # noqa: F401
 
     unread = set(readme_claims.FLAVOR_TABLE) - readme_claims.READ
     assert not unread, f"rows of the README's flavor table that no test checks: {sorted(unread)}"

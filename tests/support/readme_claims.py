@@ -1,38 +1,24 @@
-"""The README's claim tables, as the container tests read them.
+"""The README's claims, as the container tests read them: the flavor table from each server's folder
+and the exit statuses, through docs/tables.py, which writes them into the README (test_readme checks
+that the Markdown says the same).
 
-The tests that check a row of the flavor table ("Which flavor?") or a line of the exit-status
-table take what they expect from here, not from a copy: a cell that changes changes what is
-tested, and test_readme_claims fails for a row no test reads.
+The tests that check a row of the flavor table or a line of the exit-status table take what they
+expect from here, not from a copy: a cell that changes changes what is tested, and test_readme_claims
+fails for a row no test reads.
 """
 
-import itertools
 import re
+import runpy
 
+from django_asgi.runtime.handoff import HEAD_LIMIT
 from tests.support.containers import FLAVORS, ROOT
 
-README = (ROOT / "README.md").read_text()
+TABLES = runpy.run_path(str(ROOT / "docs" / "tables.py"))
+FLAVOR_TABLE: dict[str, dict[str, str]] = TABLES["flavor_facts"]()
+EXIT_STATUSES: dict[str, str] = TABLES["EXITS"]
+assert sorted(next(iter(FLAVOR_TABLE.values()))) == sorted(FLAVORS), FLAVOR_TABLE
 # Rows read by the tests of this run (filled at collection, when the test modules are imported).
 READ: set[str] = set()
-
-
-def _table(header: str) -> tuple[list[str], list[list[str]]]:
-    """The header cells and the rows of cells of the Markdown table whose header line starts with `header`."""
-    lines = README.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(header))
-    table = itertools.takewhile(lambda line: line.startswith("|"), lines[start:])
-    cells = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in table]
-    return cells[0], cells[2:]  # the second line is the separator
-
-
-def _flavor_table() -> dict[str, dict[str, str]]:
-    header, rows = _table("| | granian")
-    order = header[1:]
-    assert sorted(order) == sorted(FLAVORS), order
-    return {row[0]: dict(zip(order, row[1:], strict=True)) for row in rows}
-
-
-FLAVOR_TABLE = _flavor_table()
-EXIT_STATUSES = {row[0]: row[1] for row in _table("| status | meaning |")[1]}
 
 
 def cell(row: str, flavor: str) -> str:
@@ -58,7 +44,7 @@ def exit_status(meaning: str) -> int:
 
 
 def head_limit() -> int:
-    """The request-head limit the README promises on every flavor ("One limit on the request head")."""
+    """The request-head limit promised on every flavor (docs/flavors.md, "One limit on the request head",
+    which tests/unit/test_readme.py holds to the same constant)."""
     READ.add("head limit")
-    kib = re.search(r"One limit on the request head \(request line and headers\) on every\s+flavor: (\d+) KiB", README)
-    return int(kib[1]) * 1024
+    return HEAD_LIMIT

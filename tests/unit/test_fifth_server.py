@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDER = Path(__file__).resolve().parent / "fifth_server"
-SKIPPED = shutil.ignore_patterns(".git", "__pycache__", "*.png", "results.json", "*.egg-info")
+SKIPPED = shutil.ignore_patterns(".git", "__pycache__", "results.json", "*.egg-info")
 
 
 @pytest.fixture(scope="module")

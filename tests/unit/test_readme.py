@@ -1,6 +1,8 @@
-"""The README's generated tables are the entrypoint's own: the variable reference (django_asgi.contract)
-and the servers' tag and flavor tables (each server's folder), as docs/tables.py makes them."""
+"""The README's generated tables are the entrypoint's own: the variable reference (django_asgi.contract),
+the servers' tag and flavor tables (each server's folder) and the exit statuses, as docs/tables.py makes
+them; the sentences moved to docs/ still say what the code does, and every link between them resolves."""
 
+import re
 import runpy
 from pathlib import Path
 
@@ -15,3 +17,30 @@ def test_readme_table_matches_the_entrypoint(name):
     found = TABLES["block"]((ROOT / "README.md").read_text(), name)
     assert found, f"README lost its {name} block"
     assert found[2] == TABLES["BLOCKS"][name](), f"README's {name} table is stale: run python docs/tables.py"
+
+
+def test_the_documents_say_the_head_limit_the_runtime_applies():
+    from django_asgi.runtime.handoff import HEAD_LIMIT
+
+    text = " ".join((ROOT / "docs" / "flavors.md").read_text().split())
+    assert f"One limit on the request head (request line and headers) on every flavor: {HEAD_LIMIT // 1024} KiB" in text
+
+
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: str(path.relative_to(ROOT)))
+def test_every_link_to_a_file_of_the_tree_resolves(document):
+    # Sections moved between the README and docs/ keep their links working.
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", document.read_text())
+    local = [target for target in targets if "://" not in target]
+    missing = [target for target in local if not (document.parent / target).exists()]
+    assert not missing, missing
+
+
+def test_the_readme_is_short_and_sends_the_details_to_docs():
+    # The newcomer's page: the per-server behaviour, the benchmark's method, building and releasing live in docs/.
+    readme = (ROOT / "README.md").read_text()
+    for document in ("flavors.md", "benchmark.md", "building.md", "releasing.md", "testing.md", "compiled.md"):
+        assert f"](docs/{document})" in readme, document
+    assert len(readme.splitlines()) < 400
