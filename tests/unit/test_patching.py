@@ -88,3 +88,36 @@ def test_an_attribute_set_upstream_is_checked_where_it_is_set():
     patching.assigned(Server, "start", "listeners", "pytest", "a test")
     with pytest.raises(PatchOutdated, match=r"Server\.start no longer sets servers \(patch for: a test\)"):
         patching.assigned(Server, "start", "servers", "pytest", "a test")
+
+
+def _patch_calls():
+    """Each replace() and overridden() call in the servers' folders, with the comment lines directly above
+    it (above its for loop, where a loop makes several)."""
+    import ast
+    from pathlib import Path
+
+    servers = Path(patching.__file__).parents[1] / "servers"
+    for path in sorted(servers.glob("*/*.py")):
+        lines = path.read_text().splitlines()
+        tree = ast.parse("\n".join(lines))
+        loops = {id(call): loop for loop in ast.walk(tree) if isinstance(loop, ast.For) for call in ast.walk(loop)}
+        for call in ast.walk(tree):
+            name = getattr(call, "func", None)
+            if isinstance(call, ast.Call) and isinstance(name, ast.Name) and name.id in ("replace", "overridden"):
+                line = loops[id(call)].lineno if id(call) in loops else call.lineno
+                comment = []
+                while line > 1 and lines[line - 2].strip().startswith("#"):
+                    line -= 1
+                    comment.insert(0, lines[line - 1].strip())
+                yield f"{path.parent.name}/{path.name}:{call.lineno}", " ".join(comment)
+
+
+def test_every_patch_says_whether_it_can_go_upstream_and_what_to_send():
+    """The comment above each patch carries the report to send upstream (or its number), or says that the
+    behaviour is this image's own choice."""
+    calls = dict(_patch_calls())
+    assert len(calls) >= 25  # every server's patches were found
+    missing = [where for where, comment in calls.items() if "Upstream" not in comment and "Not upstream" not in comment]
+    assert missing == []
+    reports = [comment for comment in calls.values() if "to send" in comment or "to add" in comment]
+    assert all('"' in comment for comment in reports)  # the text itself, quoted

@@ -181,19 +181,38 @@ def install_patches(timeout: float = 20.0, max_body: int | None = None, keep_ali
         return handle_content_chunk
 
     # fmt: off
+    # Upstream (django/daphne), to send: "SIGTERM stops the reactor at once and cancels requests in flight:
+    # every deploy cuts them. Stop listening on SIGTERM, let running requests finish up to a
+    # --graceful-timeout, close keep-alive connections after their response, then stop."
     replace(Server, "run", ("self",), run, "daphne", "daphne/server.py stops at once on SIGTERM")
+    # Upstream: part of the graceful stop above (it needs the listening ports).
     replace(Server, "listen_success", ("self", "port"), listen_success, "daphne",
             "daphne/server.py keeps no handle on its listening ports")
+    # Upstream: part of the graceful stop above.
     replace(WebRequest, "process", ("self",), process, "daphne", "keep-alive requests while draining")
+    # Upstream (twisted/twisted), to send: "HTTPChannel accepts a request with Transfer-Encoding: identity
+    # and no Content-Length as one without a body, and parses its body as the next request. RFC 9112 6.1
+    # and 6.3: a request's final transfer coding must be chunked; answer 400 (or 501) to any other."
     # twisted/web/http.py HTTPChannel._maybeChooseTransferDecoder returns True for identity: no body.
     replace(HTTPChannel, "_maybeChooseTransferDecoder", ("self", "header", "data"), choose_transfer_decoder,
             "twisted", "Transfer-Encoding: identity read as no body, the body parsed as the next request")
+    # Upstream (django/daphne), to send: "A connection that sends nothing, or stays idle between keep-alive
+    # requests, is kept for Twisted's default 60 s whatever --http-timeout says. Pass a configurable
+    # timeout to HTTPFactory."
     replace(HTTPFactory, "buildProtocol", ("self", "addr"), idle_timeout, "daphne",
             "twisted/web/http.py keeps a silent connection open for 60 s")
+    # Upstream (crossbario/autobahn-python), to send: "A message over maxMessagePayloadSize drops the TCP
+    # connection without a close frame. RFC 6455 7.4.1: close with 1009 (message too big)."
     replace(WebSocketFactory, "resetProtocolOptions", ("self",), close_with_1009, "daphne",
             "autobahn drops the TCP connection of a message over the limit instead of closing with 1009")
+    # Upstream (crossbario/autobahn-python), to send: "Every ping is answered into the transport's
+    # unbounded write buffer: a client that sends pings and never reads grows the server's memory without
+    # limit. Skip the pong while much is unsent."
     replace(WebSocketProtocol, "onPing", ("self", "payload"), bounded_pongs, "daphne",
             "autobahn answers every ping into Twisted's unbounded write buffer")
+    # Upstream (django/daphne), to send: "A request body has no size limit: Twisted buffers all of it, then
+    # daphne queues all of it for the application. Add a maximum body size, answered 413 before the body
+    # is read when Content-Length says so."
     replace(WebRequest, "handleContentChunk", ("self", "data"), handle_content_chunk, "twisted",
             "twisted/web/http.py buffers a whole chunked body, however large")
     require(HTTPChannel, "_failChooseTransferDecoder", "twisted", "answering 400 to a Transfer-Encoding")
@@ -238,8 +257,11 @@ def _limit_request_heads(channel_class) -> None:
     require(channel_class, "MAX_LENGTH", "twisted", "twisted/protocols/basic.py: the line limit")
     channel_class.totalHeadersSize = HEAD_LIMIT + 1  # ours answers first, with 431
     channel_class.MAX_LENGTH = HEAD_LIMIT
+    # Not upstream: 64 KiB and 431 are this image's limit on every flavor; Twisted's 400 past 16 KiB is valid.
     replace(channel_class, "lineReceived", ("self", "line"), line_received, "twisted",
             "twisted/web/http.py answers 400 past 16 KiB of head")
+    # Upstream (twisted/twisted), to send: "A request line or header line over MAX_LENGTH drops the
+    # connection without a response. Answer 431 (RFC 6585), or 414 for the request line, then close."
     replace(channel_class, "lineLengthExceeded", ("self", "line"), line_length_exceeded, "twisted",
             "twisted/protocols/basic.py drops the connection of a line over 16 KiB without a response",
             copied="41a024c3")

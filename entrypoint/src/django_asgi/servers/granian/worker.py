@@ -52,6 +52,10 @@ def install_main_patches() -> None:
         signal_handler_interrupt.django_asgi = True
         return signal_handler_interrupt
 
+    # Upstream (emmett-framework/granian), to send: "A worker signalled before it has loaded the application
+    # ignores SIGTERM: it runs the main process's handler, which sets a flag in the worker's copy of the
+    # main's state, and the main waits for it until --workers-kill-timeout (for ever without one). Reset
+    # SIGTERM and SIGINT to their default in the worker right after the fork."
     replace(AbstractServer, "signal_handler_interrupt", ("self", "args", "kwargs"), signal_handler_interrupt,
             "granian", "a forked worker ignores a stop until it has loaded the app")  # fmt: skip
 
@@ -91,5 +95,8 @@ def install_patches(websockets: OpenWebSockets | None = None) -> None:
 
         return set_loop_signals
 
+    # Upstream (emmett-framework/granian#796, WebSockets on a graceful stop), to add: "On SIGTERM a worker
+    # drops its open WebSockets without a close frame and the application gets no websocket.disconnect.
+    # Close each with 1001 (going away) and send websocket.disconnect before the worker stops."
     replace(granian._signals, "set_loop_signals", ("loop",), set_loop_signals, "granian",
             "granian drops open WebSockets on stop without a close frame", copied="c019b6dc")  # fmt: skip

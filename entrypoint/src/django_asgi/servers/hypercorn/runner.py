@@ -103,17 +103,29 @@ def install_patches() -> None:
     _close_websockets_on_stop()
     _access_log_at_any_level()
     _limit_request_heads()
+    # Upstream (pgjones/hypercorn), to send: "Responses sent during a graceful shutdown carry no
+    # Connection: close, and the connection is closed after them: a request the client sends on it
+    # meanwhile is lost. Add Connection: close while terminated is set, as hyper does (hyperium/hyper#3725)."
     replace(H11Protocol, "stream_send", ("self", "event"), stream_send, "hypercorn",
             "hypercorn/protocol/h11.py sends no Connection: close while stopping")
+    # Upstream (pgjones/hypercorn), to send: "On shutdown _idle_timeout closes idle keep-alive connections
+    # at once, racing a request already on its way or a connection accepted but not yet read. Wait a
+    # short grace for a first byte before closing."
     replace(TCPServer, "_idle_timeout", ("self",), idle_timeout, "hypercorn",
             "hypercorn/asyncio/tcp_server.py closes idle connections at once when stopping", copied="034d968a")
     # hypercorn/asyncio/run.py worker_serve stops at the first of these (a signal, --max-requests),
     # and cancels what still runs after --graceful-timeout.
+    # Not upstream: exit status 5 for cut requests is this image's contract; hypercorn exits 0 by design.
     replace(hypercorn_run, "raise_shutdown", ("shutdown_event",), raise_shutdown, "hypercorn",
             "hypercorn/asyncio/run.py cuts requests at the graceful timeout without saying so")
+    # Not upstream: it only reads the graceful timeout for the count above.
     replace(hypercorn_run, "worker_serve", ("app", "config", "sockets", "shutdown_trigger"), worker_serve,
             "hypercorn", "the graceful timeout, for counting what it cuts")
     # h11/_events.py Request.__init__ calls this name; h11/_connection.py _body_framing prefers TE over CL.
+    # Upstream (python-hyper/h11), to send: "A request with both Content-Length and Transfer-Encoding is
+    # framed by Transfer-Encoding and the connection stays open. RFC 9112 6.1: the server MUST close the
+    # connection after responding to such a request (or reject it). Raise RemoteProtocolError (400) for it,
+    # as Go, nginx and Node do."
     replace(h11._events, "normalize_and_validate", ("headers", "_parsed"), normalize_and_validate, "h11",
             "h11 serves a request with both Content-Length and Transfer-Encoding and keeps the connection")
     # fmt: on
@@ -144,6 +156,9 @@ def _limit_request_heads() -> None:
 
     require(Config, "h11_max_incomplete_size", "hypercorn", "hypercorn/config.py: h11's buffer limit")
     Config.h11_max_incomplete_size = HEAD_LIMIT
+    # Upstream (python-hyper/h11), to send: "max_incomplete_event_size limits a request head only while it
+    # is incomplete: a head that arrives in one read is accepted whatever its size, one read in pieces is
+    # refused past the limit. Measure a complete head against the same limit."
     replace(h11.Request, "__init__", ("self", "method", "headers", "target", "http_version", "_parsed"), init, "h11",
             "h11 limits a request head only while it is incomplete")  # fmt: skip
 
@@ -163,6 +178,9 @@ def _access_log_at_any_level() -> None:
 
         return __init__
 
+    # Upstream (pgjones/hypercorn), to send: "--log-level also sets the access logger's level, so
+    # --log-level warning silences --access-logfile. Leave the access logger at INFO: --access-logfile
+    # alone should decide whether requests are logged."
     replace(Logger, "__init__", ("self", "config"), init, "hypercorn",
             "hypercorn/logging.py sets the access logger to the error log's level")  # fmt: skip
 
@@ -233,11 +251,20 @@ def _limit_websocket_messages() -> None:
         return server_extensions_handshake
 
     # fmt: off
+    # Upstream (pgjones/hypercorn), to send: "WebsocketBuffer.extend writes a frame into the buffer before
+    # it compares the size with websocket_max_message_size, and counts a text message in characters, not
+    # bytes. Check the frame's size in bytes before writing it."
     replace(WebsocketBuffer, "extend", ("self", "event"), extend, "hypercorn",
             "hypercorn/protocol/ws_stream.py buffers a frame before checking websocket_max_message_size",
             copied="05d3e3fc")
+    # Upstream (pgjones/hypercorn), to send: "After closing a too large message with 1009, WSStream goes on
+    # buffering the rest of that message while it waits for the client's close. End the stream once the
+    # 1009 is sent."
     replace(WSStream, "_handle_events", ("self",), handle_events, "hypercorn",
             "hypercorn/protocol/ws_stream.py keeps reading a message it refused with 1009", copied="2dd9823f")
+    # Upstream (python-hyper/wsproto), to send: "PerMessageDeflate inflates a message without a limit: a
+    # small compressed frame becomes gigabytes before the receiver can compare the size. Accept a maximum
+    # message size and decompress with max_length, closing with 1009 past it."
     replace(ws_stream, "server_extensions_handshake", ("requested", "supported"), no_extensions, "hypercorn",
             "wsproto inflates permessage-deflate data without a limit", copied="dc623437")
     # fmt: on
@@ -272,8 +299,12 @@ def _close_websockets_on_stop() -> None:
         return handle
 
     # fmt: off
+    # Upstream (pgjones/hypercorn), to send: "On graceful shutdown open WebSockets are left running until
+    # graceful_timeout and then cut with 1011. Close them with 1001 (going away) when the shutdown starts
+    # and send the application websocket.disconnect."
     replace(WSStream, "_accept", ("self", "message"), accept, "hypercorn",
             "hypercorn/protocol/ws_stream.py keeps WebSockets open until the graceful timeout cuts them")
+    # Not upstream: it ends the watcher the patch above adds.
     replace(WSStream, "handle", ("self", "event"), handle, "hypercorn", "the stop watcher ends with its connection")
     require(WSStream, "_send_wsproto_event", "hypercorn", "sending the close frame")
     # fmt: on

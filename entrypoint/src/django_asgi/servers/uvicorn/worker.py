@@ -188,6 +188,10 @@ class UvicornWorker(_UvicornWorker):
 
 # What HttpToolsProtocol overrides must still be there, or the overrides are dead code
 # (uvicorn/protocols/http/httptools_impl.py).
+# Upstream (Kludex/uvicorn), to send, three reports: "The httptools protocol has no limit on the request
+# head (h11 has h11_max_incomplete_event_size): limit it and answer 431." "A connection that sends nothing,
+# or half a head, is kept for ever: apply timeout_keep_alive until a whole head arrives." "On shutdown idle
+# keep-alive connections are closed at once, racing a request already on its way: give them a short grace."
 for _name, _parameters in {
     "connection_made": ("self", "transport"),
     "connection_lost": ("self", "exc"),
@@ -199,8 +203,15 @@ for _name, _parameters in {
     "send_400_response": ("self", "msg"),
 }.items():
     overridden(_HttpToolsProtocol, _name, _parameters, "uvicorn", "request head limit and a gentler stop")
+# Upstream (Kludex/uvicorn), to send: "Every ping is answered however much is unsent: a client that sends
+# pings and never reads grows the server's write buffer without limit. Skip the pong while much is unsent."
 overridden(_WebSocketProtocol, "handle_ping", ("self",), "uvicorn", "a pong for every ping, however much is unsent")
+# Not upstream: it counts the requests a stop cuts, for this image's exit status 5.
 overridden(Server, "handle_exit", ("self", "sig", "frame"), "uvicorn", "counting requests a stop cuts")
+# Upstream (Kludex/uvicorn), to send: "--limit-max-requests is compared on the main loop's 0.1 s tick, so
+# a keep-alive client gets far more requests (88 with a limit of 20). Stop accepting at the limit-th."
 assigned(Server, "startup", "servers", "uvicorn", "a worker's last request under MAX_REQUESTS closes its listeners")
+# Upstream (Kludex/uvicorn-worker), to send: "_serve hands uvicorn gunicorn's socket wrappers; both close
+# them at a stop, and uvicorn logs 'Error while closing socket [Errno 9]' every time. Pass sock.sock."
 overridden(_UvicornWorker, "_serve", ("self",), "uvicorn-worker",
            "gunicorn's socket wrappers logged EBADF at every stop", copied="e35f79e5")  # fmt: skip
