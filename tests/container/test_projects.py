@@ -33,6 +33,16 @@ def flat_image(flavor) -> str:
 FLAT_ENV = {"DJANGO_SECRET_KEY": "run-time-secret"}
 
 
+@pytest.fixture
+def gallery_image(flavor) -> str:
+    """startproject's layout with MEDIA_ROOT = BASE_DIR / "media" and FILE_UPLOAD_TEMP_DIR in the tree too;
+    no DJANGO_SETTINGS_MODULE (its asgi.py sets the default)."""
+    return build_on(flavor, PROJECTS / "gallery", "django-asgi-gallery")
+
+
+NOT_ON_A_VOLUME = "not on a volume: what is written there is lost when the container is replaced"
+
+
 def owners(root) -> set[tuple[int, int]]:
     return {(path.lstat().st_uid, path.lstat().st_gid) for path in [root, *root.rglob("*")]}
 
@@ -135,3 +145,42 @@ def test_the_documented_recipe_for_compiled_requirements_is_the_one_built_here()
     assert [step for step in steps(recipe) if not step.startswith(differ)] == [
         step for step in shop if not step.startswith((*differ, "ARG ", "RUN python -m django collectstatic"))
     ]
+
+
+def test_media_inside_the_code_tree_is_written_on_the_first_run(gallery_image, run_container):
+    container = run_container(gallery_image).wait_ready("/thumbnail/first/")
+    # The rendition was written into /app/media at the first view, and read back.
+    assert container.get("/thumbnail/second/") == (200, "thumbnail of second\n")
+    with httpx.Client(base_url=container.url, timeout=10) as client:
+        # 5,000 bytes: over FILE_UPLOAD_MAX_MEMORY_SIZE, so streamed through FILE_UPLOAD_TEMP_DIR.
+        response = client.post("/upload/", files={"file": ("big.bin", b"x" * 5000)})
+    assert (response.status_code, response.text) == (200, f"/app/media/uploads/big.bin 5000 {APP_UID}\n")
+    logs = container.logs()
+    assert (
+        f"; MEDIA_ROOT /app/media ({NOT_ON_A_VOLUME}); FILE_UPLOAD_TEMP_DIR /app/tmp/uploads ({NOT_ON_A_VOLUME})"
+        in logs
+    )
+    # Nothing else of the code tree became writable by the serving user.
+    found = docker("exec", "-u", f"{APP_UID}:{APP_GID}", container.name, "find", "/app", "-writable").stdout.split()
+    assert sorted(path for path in found if not path.startswith(("/app/media", "/app/tmp/uploads"))) == []
+    assert "/app/media/cache/thumbnails/first.txt" in found and "/app/tmp/uploads" in found
+    assert container.exec("stat", "-c", "%u:%g %a", "/app/tmp").stdout.split() == ["0:0", "755"]
+
+
+def test_media_on_a_volume_in_the_tree_is_handed_over_and_not_flagged(gallery_image, empty_volume, run_container):
+    container = run_container(gallery_image, docker_args=("-v", f"{empty_volume}:/app/media")).wait_ready(
+        "/thumbnail/first/"
+    )
+    assert (empty_volume / "cache" / "thumbnails" / "first.txt").read_text() == "thumbnail of first\n"
+    assert owners(empty_volume) == {(APP_UID, APP_GID)}
+    assert f"; MEDIA_ROOT /app/media; FILE_UPLOAD_TEMP_DIR /app/tmp/uploads ({NOT_ON_A_VOLUME})" in container.logs()
+
+
+def test_media_the_serving_user_cannot_write_is_named_at_start(gallery_image, run_container):
+    """Started as another user nobody can hand the tree's media over: the first line says so."""
+    container = run_container(gallery_image, docker_args=("--user", f"{APP_UID}:{APP_GID}"))
+    wait_for(lambda: "serving gallery.asgi:application" in container.logs(), timeout=30)
+    assert (
+        "; MEDIA_ROOT /app/media (not writable by the app user: set WRITABLE_DIRS or move it under /data; "
+        f"{NOT_ON_A_VOLUME})"
+    ) in container.logs()

@@ -16,7 +16,7 @@ import errno
 import os
 import sys
 
-from django_asgi import contract, discovery, servers
+from django_asgi import contract, discovery, media, servers
 from django_asgi.errors import ConfigError, StartRefused, StepFailed
 from django_asgi.runtime.boot import BOOT_ID, new_id
 from django_asgi.servers import command
@@ -34,14 +34,21 @@ def main(argv: list[str] | None = None) -> int:
 
         return healthcheck.main(os.environ)
     try:
-        if not args or args[0].startswith("-"):
+        serving, dry_run = not args or args[0].startswith("-"), "--dry-run" in args
+        written: list[media.Written] = []
+        if serving:
             _name_process(os.environ.get("DJANGO_ASGI_SERVER", ""))
-        switch_user(contract.load(os.environ, only=contract.PRIVILEGES), os.environ, os.getcwd())
-        if args and not args[0].startswith("-"):
+        if serving and not dry_run:
+            config = contract.load(os.environ)
+            written = _written(config, os.getcwd())
+        else:
+            config = contract.load(os.environ, only=contract.PRIVILEGES)
+        inside = tuple(found.path for found in written if found.inside)
+        switch_user(config, os.environ, os.getcwd(), inside)
+        if not serving:
             return _exec(args, os.environ)
-        dry_run = "--dry-run" in args
         extra = [arg for arg in args if arg != "--dry-run"]
-        return serve(extra, os.environ, os.getcwd(), dry_run=dry_run)
+        return serve(extra, os.environ, os.getcwd(), dry_run=dry_run, written=written)
     except (ConfigError, StartRefused) as error:
         print(error.line(), file=sys.stderr, flush=True)
         return 2
@@ -64,14 +71,24 @@ def _name_process(server: str) -> None:
             pass
 
 
-def switch_user(config: contract.Config, env, app_dir: str) -> None:
-    """As root: hand /data and WRITABLE_DIRS to DJANGO_ASGI_USER and become it (HOME in env becomes its).
-    Otherwise check that WRITABLE_DIRS are writable as they are (nobody here can hand them over)."""
+def _written(config: contract.Config, app_dir: str) -> list[media.Written]:
+    """The directories the project's settings write to (django_asgi.media), read as the app user."""
+    app = discovery.resolve(config, app_dir)
+    settings = media.settings_module(config.settings_module, app, app_dir)
+    if settings is None:
+        return []
+    return media.probe(settings, app_dir, config.user if os.geteuid() == 0 else None)
+
+
+def switch_user(config: contract.Config, env, app_dir: str, media_dirs: tuple[str, ...] = ()) -> None:
+    """As root: hand /data, WRITABLE_DIRS and the media directories inside the working directory to
+    DJANGO_ASGI_USER and become it (HOME in env becomes its). Otherwise check that WRITABLE_DIRS are
+    writable as they are (nobody here can hand them over)."""
     user, writable = config.user, config.writable_dirs
     if os.geteuid() == 0:
         from django_asgi import privileges
 
-        privileges.switch(user, writable, env, app_dir)
+        privileges.switch(user, writable, env, app_dir, media_dirs)
         return
     for path in writable:
         if not os.access(path, os.W_OK):
@@ -90,7 +107,9 @@ def build(extra: list[str], env, app_dir: str | os.PathLike) -> tuple[contract.C
     return config, app, plan
 
 
-def serve(extra: list[str], env, app_dir: str | os.PathLike, dry_run: bool = False) -> int:
+def serve(
+    extra: list[str], env, app_dir: str | os.PathLike, dry_run: bool = False, written: list[media.Written] = ()
+) -> int:
     config, app, plan = build(extra, env, app_dir)
     servers.check_arguments(config, extra)
     if dry_run:
@@ -105,7 +124,7 @@ def serve(extra: list[str], env, app_dir: str | os.PathLike, dry_run: bool = Fal
         config.migrate, config.collectstatic, app_dir, steps.HOOKS_DIR, config.settings_module
     )
     steps.run(commands, app_dir)
-    print(_summary(config, app), file=sys.stderr, flush=True)
+    print(_summary(config, app, written), file=sys.stderr, flush=True)
     # The workers of this start report a failing import once between them (django_asgi.runtime.boot).
     server_env = {**env, **plan.env, BOOT_ID: new_id()}
     if plan.argv[:2] == [sys.executable, "-m"] and os.getpid() != 1:
@@ -128,15 +147,25 @@ def _run_module(args: list[str], env) -> int:
     return 0
 
 
-def _summary(config: contract.Config, app: str) -> str:
+def _summary(config: contract.Config, app: str, written: list[media.Written] = ()) -> str:
     bind = command.host_port(config)
     if app == discovery.DJANGO_HANDLER:
         app = f"Django's ASGI handler for {config.settings_module} (no asgi.py found)"
-    return (
+    line = (
         f"django-asgi: {config.server} ({', '.join(servers.versions(config.server))}) serving {app} on {bind} "
         f"with {config.workers} worker{'s' if config.workers != 1 else ''}, "
         f"django {servers.installed('django')}, python {sys.version.split()[0]}"
     )
+    return "; ".join([line, *(found.describe(_can_write(found.path)) for found in written)])
+
+
+def _can_write(path: str) -> bool:
+    """Can this process create files there (Django makes a missing MEDIA_ROOT itself)?"""
+    while not os.path.isdir(path) and os.path.dirname(path) != path:
+        if os.path.exists(path):
+            return False
+        path = os.path.dirname(path)
+    return os.access(path, os.W_OK | os.X_OK)
 
 
 def _exec(args: list[str], env) -> int:

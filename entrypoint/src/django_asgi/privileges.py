@@ -24,9 +24,15 @@ if TYPE_CHECKING:
 
 
 def switch(
-    user: tuple[int, int] | None, writable: tuple[str, ...], env: MutableMapping[str, str], app_dir: str
+    user: tuple[int, int] | None,
+    writable: tuple[str, ...],
+    env: MutableMapping[str, str],
+    app_dir: str,
+    media: tuple[str, ...] = (),
 ) -> None:
     """As root with a user to switch to: hand over the writable directories, then become the user.
+    media: directories inside the working directory that the settings write to (django_asgi.media);
+    one that cannot be handed over (a read-only root) is left as it is, and the summary line says so.
 
     Anything else (started as another user, or no user configured) runs as it is.
     """
@@ -41,6 +47,11 @@ def switch(
         )
     for path in _checked(writable, app_dir):
         hand_over(path, uid, gid)
+    for path in media:
+        try:
+            hand_over(path, uid, gid)
+        except StartRefused:
+            pass
     home = _home(uid)
     os.setgroups([gid])
     os.setresgid(gid, gid, gid)
