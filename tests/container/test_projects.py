@@ -8,7 +8,7 @@ import pytest
 
 from django_asgi import servers
 from tests.support import readme_claims
-from tests.support.builds import build_on
+from tests.support.builds import build_on, build_recipe
 from tests.support.containers import ROOT, SERVER_DATA, SERVER_FLAG, docker
 from tests.support.polling import wait_for
 
@@ -184,3 +184,24 @@ def test_media_the_serving_user_cannot_write_is_named_at_start(gallery_image, ru
         "; MEDIA_ROOT /app/media (not writable by the app user: set WRITABLE_DIRS or move it under /data; "
         f"{NOT_ON_A_VOLUME})"
     ) in container.logs()
+
+
+def locked_recipe(tool: str) -> str:
+    """The README's Dockerfile for a uv or a poetry project, as written there."""
+    section = (ROOT / "README.md").read_text().split("\n### uv and poetry projects\n", 1)[1].split("\n### ", 1)[0]
+    uv, poetry_stage = re.findall(r"```dockerfile\n(.*?)```", section, re.S)
+    # poetry's recipe is its own first stage and the same second one.
+    return uv if tool == "uv" else poetry_stage + "\n" + uv.split("\n\n", 1)[1]
+
+
+@pytest.mark.parametrize(
+    "tool, site, extra",
+    [("uv", "uvsite", "servestatic 4.4.0"), ("poetry", "poetrysite", "django-environ 0.14.0")],
+)
+def test_a_locked_project_is_built_by_the_readme_recipe(tool, site, extra, flavor, run_container):
+    image = build_recipe(flavor, PROJECTS / site, locked_recipe(tool), f"django-asgi-{site}")
+    container = run_container(image).wait_ready()
+    # The lock's versions (its Django below the image's), not its dev group; the image's server still serves.
+    assert container.get("/") == (200, f"django 5.2.20 {extra} pytest absent\n")
+    assert f"serving {site}.asgi:application" in container.logs()
+    assert f"django-asgi: {flavor} (" in container.logs()

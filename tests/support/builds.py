@@ -1,6 +1,8 @@
 """Projects built FROM the images, as a user's Dockerfile would (once per run)."""
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from tests.support.build_ca import to_build_from
@@ -27,5 +29,20 @@ def build_on(flavor: str, context: Path, name: str) -> str:
             timeout=600,
             env={**os.environ, "DOCKER_BUILDKIT": "1"},
         )
+        _built[name, flavor] = tag
+    return _built[name, flavor]
+
+
+def build_recipe(flavor: str, context: Path, dockerfile: str, name: str) -> str:
+    """The project in `context` built by a Dockerfile the README writes FROM django-asgi:granian, with
+    each FROM of the family turned to the flavor's (once per run)."""
+    if (name, flavor) not in _built:
+        text = dockerfile.replace("FROM django-asgi:granian", f"FROM {to_build_from(f'{IMAGE}:{flavor}')}")
+        assert text != dockerfile, "the recipe builds FROM django-asgi:granian"
+        tag = f"{name}:{flavor}"
+        with tempfile.TemporaryDirectory(prefix="django-asgi-recipe-") as scratch:
+            shutil.copytree(context, scratch, dirs_exist_ok=True)
+            (Path(scratch) / "Dockerfile").write_text(text)
+            docker("build", "-q", "-t", tag, scratch, timeout=600, env={**os.environ, "DOCKER_BUILDKIT": "1"})
         _built[name, flavor] = tag
     return _built[name, flavor]

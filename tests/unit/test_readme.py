@@ -44,3 +44,19 @@ def test_the_readme_is_short_and_sends_the_details_to_docs():
     for document in ("flavors.md", "benchmark.md", "building.md", "releasing.md", "testing.md", "compiled.md"):
         assert f"](docs/{document})" in readme, document
     assert len(readme.splitlines()) < 400
+
+
+def _instructions(dockerfile: str, *keywords: str) -> list[str]:
+    """The Dockerfile's instructions of these kinds, continuation lines joined, comments left out."""
+    joined = re.sub(r"\\\n\s*", " ", dockerfile)
+    lines = [line.strip() for line in joined.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [" ".join(line.split()) for line in lines if line.split()[0] in keywords]
+
+
+def test_the_example_is_the_use_it_recipe():
+    """'examples/hello_django is exactly this': the same steps (its ENV names its own project)."""
+    section = (ROOT / "README.md").read_text().split("\n## Use it\n", 1)[1]
+    recipe = re.search(r"```dockerfile\n(.*?)```", section, re.S)[1]
+    example = (ROOT / "examples" / "hello_django" / "Dockerfile").read_text()
+    steps = ("WORKDIR", "COPY", "RUN")
+    assert _instructions(recipe, *steps) == _instructions(example, *steps)

@@ -4,9 +4,10 @@ django-asgi                  serve
 django-asgi --flag ...       serve, with the flags appended to the server command
 django-asgi ... --dry-run    print the server command and exit (anywhere among the flags)
 django-asgi healthcheck      probe the local server (Docker HEALTHCHECK)
+django-asgi compile          write the project's bytecode (a build step: RUN django-asgi compile)
 django-asgi CMD ARGS...      exec CMD with the same environment
 
-Started as root, everything but healthcheck first switches to the app user
+Started as root, everything but healthcheck and compile first switches to the app user
 (django_asgi.privileges). The images start it under dumb-init (PID 1), and it
 runs the server's `python -m` command in its own process; started as PID 1
 itself (another entrypoint), it execs dumb-init with the command instead.
@@ -33,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
         from django_asgi import healthcheck
 
         return healthcheck.main(os.environ)
+    if args == ["compile"]:  # a build step, as root: nothing to switch
+        from django_asgi import bytecode
+
+        return bytecode.main(os.getcwd())
     try:
         serving, dry_run = not args or args[0].startswith("-"), "--dry-run" in args
         written: list[media.Written] = []
