@@ -33,11 +33,19 @@ def flat_image(flavor) -> str:
 FLAT_ENV = {"DJANGO_SECRET_KEY": "run-time-secret"}
 
 
-@pytest.fixture
-def gallery_image(flavor) -> str:
+GALLERY = PROJECTS / "gallery"
+
+
+@pytest.fixture(params=["compiled", "not compiled"])
+def gallery_image(flavor, request) -> str:
     """startproject's layout with MEDIA_ROOT = BASE_DIR / "media" and FILE_UPLOAD_TEMP_DIR in the tree too;
-    no DJANGO_SETTINGS_MODULE (its asgi.py sets the default)."""
-    return build_on(flavor, PROJECTS / "gallery", "django-asgi-gallery")
+    no DJANGO_SETTINGS_MODULE (its asgi.py sets the default). Built by the recipe (`django-asgi compile`
+    records the directories), or without that step (each start reads the settings)."""
+    if request.param == "compiled":
+        return build_on(flavor, GALLERY, "django-asgi-gallery")
+    plain = (GALLERY / "Dockerfile").read_text().replace("RUN django-asgi compile\n", "")
+    assert "compile" not in plain
+    return build_recipe(flavor, GALLERY, plain, "django-asgi-gallery-plain")
 
 
 NOT_ON_A_VOLUME = "not on a volume: what is written there is lost when the container is replaced"
@@ -205,3 +213,25 @@ def test_a_locked_project_is_built_by_the_readme_recipe(tool, site, extra, flavo
     assert container.get("/") == (200, f"django 5.2.20 {extra} pytest absent\n")
     assert f"serving {site}.asgi:application" in container.logs()
     assert f"django-asgi: {flavor} (" in container.logs()
+
+
+def test_the_build_step_writes_the_bytecode_and_records_the_media(flavor):
+    image = build_on(flavor, GALLERY, "django-asgi-gallery")
+    script = (
+        "cat /var/lib/django-asgi/written; stat -c '%U %a' /var/lib/django-asgi/written; ls /app/gallery/__pycache__"
+    )
+    shown = docker("run", "--rm", "--entrypoint", "sh", image, "-c", script).stdout.splitlines()
+    assert shown[:4] == [
+        "/app\tgallery.settings",
+        "MEDIA_ROOT\t/app/media",
+        "FILE_UPLOAD_TEMP_DIR\t/app/tmp/uploads",
+        "root 644",
+    ]
+    assert {name.split(".")[0] for name in shown[4:]} == {"__init__", "asgi", "settings", "urls", "views"}
+    # What the step says in the build's output, run again here.
+    result = docker("run", "--rm", image, "compile")
+    assert result.stderr.splitlines() == [
+        "django-asgi: compiled 6 modules under /app",
+        "django-asgi: MEDIA_ROOT /app/media recorded (a start as root makes it writable)",
+        "django-asgi: FILE_UPLOAD_TEMP_DIR /app/tmp/uploads recorded (a start as root makes it writable)",
+    ]

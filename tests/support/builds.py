@@ -14,35 +14,36 @@ _built: dict[tuple[str, str], str] = {}
 def build_on(flavor: str, context: Path, name: str) -> str:
     """The project in `context` built FROM the flavor, as a user would (once per run)."""
     if (name, flavor) not in _built:
-        tag = f"{name}:{flavor}"
-        docker(
-            "build",
-            "-q",
-            "--build-arg",
-            f"IMAGE={to_build_from(f'{IMAGE}:{flavor}')}",
-            # The builder of the family, for projects whose requirements compile.
-            "--build-arg",
-            f"BUILDER={to_build_from(f'{IMAGE}:build')}",
-            "-t",
-            tag,
-            str(context),
-            timeout=600,
-            env={**os.environ, "DOCKER_BUILDKIT": "1"},
-        )
-        _built[name, flavor] = tag
+        _build(flavor, context, f"{name}:{flavor}")
+        _built[name, flavor] = f"{name}:{flavor}"
     return _built[name, flavor]
 
 
+def _build(flavor: str, context: Path | str, tag: str) -> None:
+    docker(
+        "build",
+        "-q",
+        "--build-arg",
+        f"IMAGE={to_build_from(f'{IMAGE}:{flavor}')}",
+        # The builder of the family, for projects whose requirements compile.
+        "--build-arg",
+        f"BUILDER={to_build_from(f'{IMAGE}:build')}",
+        "-t",
+        tag,
+        str(context),
+        timeout=600,
+        env={**os.environ, "DOCKER_BUILDKIT": "1"},
+    )
+
+
 def build_recipe(flavor: str, context: Path, dockerfile: str, name: str) -> str:
-    """The project in `context` built by a Dockerfile the README writes FROM django-asgi:granian, with
-    each FROM of the family turned to the flavor's (once per run)."""
+    """The project in `context` built by another Dockerfile: one the README writes FROM
+    django-asgi:granian (each such FROM turned to the flavor's), or one FROM ${IMAGE} (once per run)."""
     if (name, flavor) not in _built:
         text = dockerfile.replace("FROM django-asgi:granian", f"FROM {to_build_from(f'{IMAGE}:{flavor}')}")
-        assert text != dockerfile, "the recipe builds FROM django-asgi:granian"
-        tag = f"{name}:{flavor}"
         with tempfile.TemporaryDirectory(prefix="django-asgi-recipe-") as scratch:
             shutil.copytree(context, scratch, dirs_exist_ok=True)
             (Path(scratch) / "Dockerfile").write_text(text)
-            docker("build", "-q", "-t", tag, scratch, timeout=600, env={**os.environ, "DOCKER_BUILDKIT": "1"})
-        _built[name, flavor] = tag
+            _build(flavor, scratch, f"{name}:{flavor}")
+        _built[name, flavor] = f"{name}:{flavor}"
     return _built[name, flavor]

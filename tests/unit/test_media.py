@@ -98,3 +98,30 @@ def test_a_note_for_media_the_user_cannot_write():
         "MEDIA_ROOT /srv/media (not writable by the app user: set WRITABLE_DIRS or move it under /data)"
     )
     assert written.describe(writable=True) == "MEDIA_ROOT /srv/media"
+
+
+def test_the_build_records_and_a_start_reads_the_record(project, tmp_path):
+    app_dir = project('MEDIA_ROOT = "/app-media-nowhere"\nFILE_UPLOAD_TEMP_DIR = "tmp/uploads"\n')
+    record = str(tmp_path / "state" / "written")
+    built = media.record("mysite.settings", app_dir, path=record)
+    assert [(w.setting, w.path, w.inside) for w in built] == [
+        ("MEDIA_ROOT", "/app-media-nowhere", False),
+        ("FILE_UPLOAD_TEMP_DIR", os.path.join(app_dir, "tmp", "uploads"), True),
+    ]
+    assert media.recorded("mysite.settings", app_dir, path=record) == built
+    # Another settings module or working directory than the build's: no record, the start reads them.
+    assert media.recorded("mysite.other", app_dir, path=record) is None
+    assert media.recorded("mysite.settings", "/elsewhere", path=record) is None
+    assert media.recorded("mysite.settings", app_dir, path=str(tmp_path / "none")) is None
+
+
+def test_settings_that_do_not_import_at_build_record_nothing(project, tmp_path):
+    app_dir = project('raise KeyError("DJANGO_SECRET_KEY")\n')
+    assert media.record("mysite.settings", app_dir, path=str(tmp_path / "written")) is None
+    assert not (tmp_path / "written").exists()
+
+
+def test_a_folder_of_python_modules_is_never_taken_for_media(project):
+    app_dir = project("from pathlib import Path\nMEDIA_ROOT = Path(__file__).parent\n")
+    (found,) = media.probe("mysite.settings", app_dir, None)
+    assert (found.path, found.inside) == (os.path.join(app_dir, "mysite"), False)

@@ -1,4 +1,5 @@
-"""`django-asgi compile`: the project's bytecode, written at build (`RUN django-asgi compile`).
+"""`django-asgi compile`: the project's bytecode, written at build (`RUN django-asgi compile`), and
+the directories its settings write to, recorded for the starts (django_asgi.media).
 
 The code tree is root's and the server runs as the app user, who cannot write __pycache__: every
 worker would compile every module of the project the build did not import, at every start. Built as
@@ -17,7 +18,7 @@ import sys
 SKIPPED = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv", "venv", ".tox", ".nox", ".mypy_cache"}
 
 
-def main(app_dir: str) -> int:
+def main(app_dir: str, settings: str | None = None) -> int:
     import py_compile
 
     compiled, failed = 0, 0
@@ -37,7 +38,20 @@ def main(app_dir: str) -> int:
         file=sys.stderr,
         flush=True,
     )
+    if settings:
+        _record(settings, app_dir)
     return 0
+
+
+def _record(settings: str, app_dir: str) -> None:
+    from django_asgi import media
+
+    found = media.record(settings, app_dir)
+    if found is None:
+        print(f"django-asgi: the settings {settings} do not import here: each start reads them", file=sys.stderr)
+    for written in found or ():
+        note = "a start as root makes it writable" if written.inside else "outside the working directory"
+        print(f"django-asgi: {written.setting} {written.path} recorded ({note})", file=sys.stderr)
 
 
 def _sources(app_dir: str):

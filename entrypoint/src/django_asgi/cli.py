@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     if args == ["compile"]:  # a build step, as root: nothing to switch
         from django_asgi import bytecode
 
-        return bytecode.main(os.getcwd())
+        return bytecode.main(os.getcwd(), _settings_module(os.environ, os.getcwd()))
     try:
         serving, dry_run = not args or args[0].startswith("-"), "--dry-run" in args
         written: list[media.Written] = []
@@ -76,13 +76,25 @@ def _name_process(server: str) -> None:
             pass
 
 
+def _settings_module(env, app_dir: str) -> str | None:
+    """The settings module a start would read media from (for the build step's record)."""
+    try:
+        config = contract.load(env, only=("DJANGO_ASGI_APP", "DJANGO_SETTINGS_MODULE"))
+        return media.settings_module(config.settings_module, discovery.resolve(config, app_dir), app_dir)
+    except ConfigError:
+        return None  # the start says what is wrong with them
+
+
 def _written(config: contract.Config, app_dir: str) -> list[media.Written]:
     """The directories the project's settings write to (django_asgi.media), read as the app user."""
     app = discovery.resolve(config, app_dir)
     settings = media.settings_module(config.settings_module, app, app_dir)
     if settings is None:
         return []
-    return media.probe(settings, app_dir, config.user if os.geteuid() == 0 else None)
+    found = media.recorded(settings, app_dir)
+    if found is None:
+        found = media.probe(settings, app_dir, config.user if os.geteuid() == 0 else None)
+    return found
 
 
 def switch_user(config: contract.Config, env, app_dir: str, media_dirs: tuple[str, ...] = ()) -> None:
