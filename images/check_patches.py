@@ -30,6 +30,9 @@ def main(argv: list[str]) -> int:
     except patching.PatchOutdated as error:
         print(error, file=sys.stderr)
         return 1
+    except ImportError as error:  # a module a patch imports is gone (another version of the server)
+        print(f"django-asgi: cannot patch {argv[0]}: {error}", file=sys.stderr)
+        return 1
     if listing:
         print("\n".join(sorted(patching.PATCHED)))
     return 0

@@ -1,4 +1,5 @@
-"""Write (or with --check, verify) the versions block of docker-bake.hcl and the Dockerfile's default base.
+"""Write (or with --check, verify) the versions block of docker-bake.hcl, the Dockerfile's default base
+and each flavor's images/requirements/<flavor>.supported (its folder's SUPPORTED, as pip constraints).
 
 The .in files say what goes into each flavor, the .lock files pin it, and
 images/versions.toml says which Pythons are released and what `latest` is; this
@@ -69,12 +70,29 @@ def dockerfile() -> str:
     return BASE_ARG.sub(f"ARG BASE_IMAGE=python:{matrix()['default_python']}-slim-trixie", text)
 
 
+def supported(flavor: str) -> str:
+    """The server's supported ranges as constraints (its folder's SUPPORTED): what the image's pip and uv
+    take, and what images/lock resolves within."""
+    sys.path.insert(0, str(ROOT / "entrypoint" / "src"))
+    from django_asgi import servers
+
+    return servers.constraints(flavor)
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["--supported"]:
+        print(supported(sys.argv[2]), end="")
+        return 0
     text = BAKE.read_text()
     start, end = text.index(BEGIN), text.index(END) + len(END)
     updated = {BAKE: text[:start] + block() + text[end:], DOCKERFILE: dockerfile()}
+    updated |= {REQUIREMENTS / f"{flavor}.supported": supported(flavor) for flavor in flavors()}
     if "--check" in sys.argv:
-        stale = [path.relative_to(ROOT) for path, content in updated.items() if content != path.read_text()]
+        stale = [
+            path.relative_to(ROOT)
+            for path, content in updated.items()
+            if not path.exists() or content != path.read_text()
+        ]
         if stale:
             print(f"{', '.join(map(str, stale))}: not in step with the locks and versions.toml: run images/lock",
                   file=sys.stderr)  # fmt: skip

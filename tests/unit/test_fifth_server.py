@@ -31,7 +31,7 @@ def tree(tmp_path_factory) -> Path:
     assert line in text
     registry.write_text(text.replace(line, line + '    "echo": "django_asgi.servers.echo",\n'))
     requirements = tree / "images" / "requirements"
-    (requirements / "echo.in").write_text("echo>=1.0,<1.1\n")
+    (requirements / "echo.in").write_text("echo\n")
     (requirements / "echo.lock").write_text("echo==1.0.2 \\\n    --hash=sha256:" + "0" * 64 + "\n")
     for command in (["images/versions.py"], ["docs/tables.py"]):
         run(tree, sys.executable, *command)
@@ -49,6 +49,7 @@ def test_the_generated_files_name_it(tree):
     bake = (tree / "docker-bake.hcl").read_text()
     assert 'variable "FLAVORS" { default = ["daphne", "echo", "granian", "hypercorn", "uvicorn"] }' in bake
     assert 'echo = "1.0.2"' in bake
+    assert (tree / "images" / "requirements" / "echo.supported").read_text() == "echo>=1.0.0,<1.1\n"
     readme = (tree / "README.md").read_text()
     assert "| `django-asgi:echo` | echo: the fifth server of the tests |" in readme
     assert re.search(r"^\| \| granian \| uvicorn \| hypercorn \| daphne \| echo \|$", readme, re.MULTILINE)

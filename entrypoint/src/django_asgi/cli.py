@@ -119,6 +119,7 @@ def switch_user(config: contract.Config, env, app_dir: str, media_dirs: tuple[st
 
 def build(extra: list[str], env, app_dir: str | os.PathLike) -> tuple[contract.Config, str, command.Plan]:
     config = contract.load(env)
+    servers.check_supported(config.server)
     app = discovery.resolve(config, app_dir)
     plan = servers.load(config.server).plan(config, app, tuple(extra))
     return config, app, plan

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from django_asgi.contract import Config
 
 DISTRIBUTIONS = ("echo",)
+SUPPORTED = {"echo": ("1.0.0", "1.1")}
 PATCHES = ("django_asgi.servers.echo.runner:install_patches",)
 TAG = "echo: the fifth server of the tests"
 FLAVOR_TABLE = {

@@ -17,15 +17,29 @@ import zlib
 PATCHED: set[str] = set()
 
 
+# The fingerprint of the upstream source a copy was written against, or several (supported versions).
+Copied = str | tuple[str, ...]
+
+
 class PatchOutdated(RuntimeError):
     """What a patch replaces is gone or changed shape."""
 
 
-def replace(owner, name: str, parameters: tuple[str, ...], make, distribution: str, why: str, *, copied: str = ""):
+def replace(
+    owner,
+    name: str,
+    parameters: tuple[str, ...],
+    make,
+    distribution: str,
+    why: str,
+    *,
+    copied: str | tuple[str, ...] = "",
+):
     """Set owner.name to make(original) after checking that original takes `parameters`.
 
     distribution: the package whose version the error names; why: the upstream code or issue the patch
-    works around; copied: fingerprint() of the upstream function, for a replacement that does not call it.
+    works around; copied: fingerprint() of the upstream function, for a replacement that does not call it
+    (several, where the supported versions differ in ways the copy was checked against).
     """
     overridden(base=owner, name=name, parameters=parameters, distribution=distribution, why=why, copied=copied)
     original = getattr(owner, name)
@@ -40,7 +54,9 @@ def replace(owner, name: str, parameters: tuple[str, ...], make, distribution: s
     return original
 
 
-def overridden(base, name: str, parameters: tuple[str, ...], distribution: str, why: str, *, copied: str = "") -> None:
+def overridden(
+    base, name: str, parameters: tuple[str, ...], distribution: str, why: str, *, copied: Copied = ""
+) -> None:
     """A method a subclass overrides still exists in the base class with these parameters (and, for an
     override that copies it, still has the source the copy was written against)."""
     require(base, name, distribution, why)
@@ -50,9 +66,10 @@ def overridden(base, name: str, parameters: tuple[str, ...], distribution: str, 
             _line(distribution, f"{_where(base, name)} takes {found}, the patch expects {parameters}", why)
         )
     if copied:
+        known = (copied,) if isinstance(copied, str) else copied
         now = fingerprint(getattr(base, name))
-        if now != copied:
-            problem = f"{_where(base, name)} changed upstream (fingerprint {now}; the copy is of {copied})"
+        if now not in known:
+            problem = f"{_where(base, name)} changed upstream (fingerprint {now}; the copy is of {' or '.join(known)})"
             raise PatchOutdated(_line(distribution, problem, why))
 
 

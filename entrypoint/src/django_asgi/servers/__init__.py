@@ -2,6 +2,10 @@
 
 A server's folder holds everything of that server. Its __init__ declares its facts and builds its command:
 - DISTRIBUTIONS: the packages whose versions the summary line reports (the first is the server);
+- SUPPORTED: {distribution: (oldest, below)}, the versions the folder's command and patches are made
+  for, oldest included (a release that exists), `below` excluded. The image's pip and uv take them as
+  constraints (a derived image's `pip install` of another version fails, naming the range), a start
+  with another version installed stops with one line, and the tests run on the oldest and the newest;
 - PATCHES: the functions ("module:function", or "module" for one that patches when imported) that
   patch the server's internals; the image build applies them to check them (images/check_patches.py);
 - TAG: what the README's tag table says of the image;
@@ -46,6 +50,52 @@ def load(name: str):
 def versions(name: str) -> list[str]:
     """'distribution version' for each package the server's module names."""
     return [f"{distribution} {installed(distribution)}" for distribution in load(name).DISTRIBUTIONS]
+
+
+def constraints(name: str) -> str:
+    """The server's supported ranges as a pip constraints file (the image's PIP_CONSTRAINT, UV_CONSTRAINT)."""
+    return "".join(f"{dist}>={oldest},<{below}\n" for dist, (oldest, below) in load(name).SUPPORTED.items())
+
+
+def check_supported(name: str) -> None:
+    """Every installed distribution of the server lies in its SUPPORTED range; else one line (exit 2)."""
+    for distribution, (oldest, below) in load(name).SUPPORTED.items():
+        found = installed(distribution)
+        if found == "(not installed)":
+            continue  # its command fails with the server's own error
+        if not release(oldest) <= release(found) < release(below):
+            raise StartRefused(
+                f"{distribution} {found} is installed, and the {name} image supports {distribution}>={oldest},<{below} "
+                f"(a requirement of the project replaced the image's): pin a version in that range, or drop the pin"
+            )
+
+
+def older(distribution: str, version: str) -> bool:
+    """The installed distribution is older than this version (a flag or a patch that depends on it);
+    not installed, the command is the newest's."""
+    found = installed(distribution)
+    return found != "(not installed)" and release(found) < release(version)
+
+
+def release(version: str) -> tuple[int, ...]:
+    """The release numbers of a version ("0.36.0" -> (0, 36, 0); "2.8.9.post1", "27.1rc1" -> their
+    numbers), enough to place the versions PyPI has in the ranges above: the stdlib has no version
+    parser (packaging is not in the images)."""
+    numbers = []
+    for part in version.split("."):
+        digits = ""
+        for char in part:
+            if not char.isdigit():
+                break
+            digits += char
+        if not digits:
+            break
+        numbers.append(int(digits))
+        if len(digits) < len(part):
+            break  # a pre-release or local suffix ends the release numbers
+    while numbers and numbers[-1] == 0:
+        numbers.pop()  # 22.0.0 == 22
+    return tuple(numbers)
 
 
 def installed(distribution: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from django_asgi.runtime.handoff import WRAPPER_APP
+from django_asgi.servers import older
 from django_asgi.servers.command import Plan, refuse, supervised, wrapped_app
 
 TYPE_CHECKING = False
@@ -18,6 +19,11 @@ if TYPE_CHECKING:
     from django_asgi.contract import Config
 
 DISTRIBUTIONS = ("daphne",)
+# What the command and the patches are made and tested for (oldest, below). Twisted before 24.10 gives
+# _maybeChooseTransferDecoder lower-case header names, which the smuggling fix (runner.py) would never
+# see (and carries 2024's HTTP request CVEs). daphne before 4.2.2 has no WebSocket size flags: the
+# runner sets autobahn's limits itself.
+SUPPORTED = {"daphne": ("4.1.0", "4.3"), "twisted": ("24.10.0", "27")}
 # Patches of the server's internals, applied at the image build to check them (images/check_patches.py).
 PATCHES = ("django_asgi.servers.daphne.runner:install_patches",)
 
@@ -64,9 +70,10 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
     # fmt: off
     options = [
         "--access-log", "-" if config.access_log else "/dev/null",
-        # autobahn checks both before it buffers a frame's payload.
-        "--websocket-max-message-size", str(config.max_websocket_message),
-        "--websocket-max-frame-size", str(config.max_websocket_message),
+        # autobahn checks both before it buffers a frame's payload (before 4.2.2 the runner sets them).
+        *([] if older("daphne", "4.2.2") else [
+            "--websocket-max-message-size", str(config.max_websocket_message),
+            "--websocket-max-frame-size", str(config.max_websocket_message)]),
         *config.server_args,
         *extra,
         target,

@@ -33,7 +33,7 @@ import sys
 import time
 
 from django_asgi.runtime import collector, early_stop, inflight
-from django_asgi.runtime.handoff import HEAD_LIMIT, MAX_BODY
+from django_asgi.runtime.handoff import HEAD_LIMIT, MAX_BODY, MAX_MESSAGE
 from django_asgi.runtime.patching import assigned, replace, require
 
 LEVELS = {
@@ -149,10 +149,16 @@ def install_patches(timeout: float = 20.0, max_body: int | None = None, keep_ali
 
         return build_protocol
 
+    limit = os.environ.get(MAX_MESSAGE, "")
+
     def close_with_1009(original):
         def reset_protocol_options(self):
             original(self)
             self.failByDrop = False
+            if limit.isdigit():
+                # daphne before 4.2.2 has no flags for them (autobahn's default, 0, is no limit); later
+                # ones set the same values from --websocket-max-message-size and --websocket-max-frame-size.
+                self.maxMessagePayloadSize = self.maxFramePayloadSize = int(limit)
 
         return reset_protocol_options
 

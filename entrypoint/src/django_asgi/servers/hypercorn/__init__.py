@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from django_asgi.contract import Config
 
 DISTRIBUTIONS = ("hypercorn",)
+# What the command and the patches are made and tested for (oldest, below); h11 before 0.16 lets a
+# chunked body's trailer smuggle a request (CVE-2025-43859).
+SUPPORTED = {"hypercorn": ("0.17.3", "0.19"), "h11": ("0.16.0", "0.17")}
 # Patches of the server's internals, applied at the image build to check them (images/check_patches.py).
 PATCHES = ("django_asgi.servers.hypercorn.runner:install_patches",)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from django_asgi.runtime.handoff import WRAPPER_APP
+from django_asgi.servers import older
 from django_asgi.servers.command import Plan, gunicorn_style, host_port, supervised, wrapped_app
 
 TYPE_CHECKING = False
@@ -12,6 +13,10 @@ if TYPE_CHECKING:
     from django_asgi.contract import Config
 
 DISTRIBUTIONS = ("uvicorn", "gunicorn")
+# What the command and the patches are made and tested for (oldest, below): uvicorn before 0.36 needs
+# an uvicorn-worker before 0.4, and before 0.35 has no websockets-sansio protocol, whose ping handling
+# bounds the pongs (worker.py). gunicorn before 25.1 has no control socket (the flag is left out).
+SUPPORTED = {"gunicorn": ("22.0.0", "28"), "uvicorn": ("0.36.0", "0.56"), "uvicorn-worker": ("0.4.0", "0.5")}
 # Patches of the server's internals, applied at the image build to check them (images/check_patches.py).
 PATCHES = ("django_asgi.servers.uvicorn.master:install_patches", "django_asgi.servers.uvicorn.worker")
 
@@ -68,8 +73,8 @@ def plan(config: Config, app: str, extra: tuple[str, ...] = ()) -> Plan:
            "--max-requests-jitter", str(max(1, config.max_requests // 10))] if config.max_requests else []),
         # Heartbeat files on tmpfs: works with a read-only root and any uid.
         "--worker-tmp-dir", "/dev/shm",
-        # gunicorn 27 otherwise creates a control socket under $HOME.
-        "--no-control-socket",
+        # gunicorn from 25.1 otherwise creates a control socket (under $HOME, or in the working directory).
+        *([] if older("gunicorn", "25.1.0") else ["--no-control-socket"]),
         *config.server_args,
         *extra,
         target,
