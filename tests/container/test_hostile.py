@@ -153,6 +153,7 @@ def head_status(address: tuple[str, int], request: bytes, pieces: int | None) ->
     return int(match[1]) if match else None
 
 
+@pytest.mark.core
 @pytest.mark.parametrize("shape", ["request line", "one header", "50 headers"])
 @pytest.mark.parametrize("pieces", [None, 1000], ids=["one write", "1000-byte pieces"])
 def test_request_head_limit(image, flavor, shape, pieces, run_container, figures):
@@ -185,6 +186,7 @@ def describe(statuses: list[int], closed: bool) -> str:
     return f"{answer}, {'closed' if closed else 'kept open'}"
 
 
+@pytest.mark.core
 def test_malformed_requests_smuggle_nothing(probe_image, flavor, run_container):
     container = run_container(probe_image, env={"WORKERS": "2"}).wait_ready()
     outcomes, problems = {}, []
@@ -244,6 +246,7 @@ def send_chunked(address: tuple[str, int], path: str, size: int, chunk: int = 64
     return [int(status) for status in re.findall(rb"^HTTP/1\.[01] (\d{3}) ", received, re.MULTILINE)]
 
 
+@pytest.mark.core
 def test_request_body_limit(probe_image, flavor, run_container, figures):
     container = run_container(probe_image, env={"MAX_REQUEST_BODY": "1M"}).wait_ready()
     before = peak_memory_kib(container)
@@ -317,6 +320,7 @@ def big_frame_close_code(flavor: str) -> int | None:
     return None
 
 
+@pytest.mark.core
 def test_websocket_message_limit(image, flavor, run_container, figures):
     container = run_container(image, env={"WORKERS": "1"}).wait_ready()
     # Over the limit (1 MiB by default) in one frame: closed with 1009, on every flavor.
@@ -336,6 +340,7 @@ def test_websocket_message_limit(image, flavor, run_container, figures):
     assert container.get("/")[0] == 200
 
 
+@pytest.mark.core
 @pytest.mark.parametrize("flavor", REFUSED_UNREAD)
 def test_fragmented_message_over_the_limit_is_refused_early(image, flavor, run_container, figures):
     container = run_container(image, env={"WORKERS": "1"}).wait_ready()
@@ -353,6 +358,7 @@ def test_fragmented_message_over_the_limit_is_refused_early(image, flavor, run_c
 @pytest.mark.parametrize(
     "flavor", readme_claims.flavors("Ping flood from a client that never reads", lambda cell: cell == "bounded")
 )
+@pytest.mark.core
 def test_ping_flood_without_reading_stays_bounded(image, flavor, run_container, figures):
     container = run_container(image, env={"WORKERS": "1"}).wait_ready()
     before = peak_memory_kib(container)
@@ -410,6 +416,7 @@ def test_idle_connection_flood(image, flavor, run_container, figures):
             connection.close()
 
 
+@pytest.mark.core
 def test_idle_keep_alive_connection_is_closed_after_keep_alive(image, flavor, run_container, figures):
     # A client that made one request and keeps its connection without using it: closed after
     # KEEP_ALIVE seconds (daphne's Twisted kept it 60 s, and for ever with a request cut by a stop).
@@ -491,6 +498,7 @@ CLOSE_ON_STOP = {flavor: readme_claims.close_code("Open WebSockets on SIGTERM or
 STOPS = {"SIGTERM": ("stop",), "SIGINT": ("kill", "--signal", "INT")}
 
 
+@pytest.mark.core
 @pytest.mark.parametrize("signal_name", STOPS)
 def test_stop_with_a_websocket_open(image, flavor, signal_name, run_container, figures):
     container = run_container(image, env={"WORKERS": "2"}).wait_ready()

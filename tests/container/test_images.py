@@ -42,6 +42,7 @@ def server_tree(container) -> tuple[dict, dict, list[dict]]:
     return init, server, [p for p in processes if p["ppid"] == server["pid"]]
 
 
+@pytest.mark.core
 def test_example_project_serves(example_image, run_container):
     container = run_container(example_image).wait_ready()
     assert container.get("/") == (200, "Hello from Django\n")
@@ -51,12 +52,14 @@ def test_example_project_serves(example_image, run_container):
     assert container.get("/static/admin/css/base.css")[0] == 200
 
 
+@pytest.mark.core
 @pytest.mark.smoke
 def test_port_is_honoured(image, run_container):
     container = run_container(image, env={"PORT": "9001"}, port=9001).wait_ready()
     assert container.get("/")[0] == 200
 
 
+@pytest.mark.core
 @pytest.mark.parametrize("workers", [1, 3])
 def test_workers_are_counted(image, flavor, workers, run_container):
     container = run_container(image, env={"WORKERS": str(workers)}).wait_ready()
@@ -85,6 +88,7 @@ def test_ipv6_host(image, workers, run_container):
     assert container.exec("python", "-c", probe).stdout.strip() == "200"
 
 
+@pytest.mark.core
 @pytest.mark.smoke
 @pytest.mark.parametrize("flavor", readme_claims.flavors("HTTP/1.1 and WebSocket", lambda cell: cell == "yes"))
 def test_websocket_echo(image, run_container):
@@ -166,6 +170,7 @@ def test_workers_collect_garbage_once_the_app_is_loaded(probe_image, workers, ru
         assert answer["cycle_freed"] is True and answer["frozen"] > 10_000, answer
 
 
+@pytest.mark.core
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_lets_request_in_flight_finish(example_image, signum, run_container):
     graceful = 10
@@ -188,6 +193,7 @@ def test_signal_lets_request_in_flight_finish(example_image, signum, run_contain
     assert code == 0, container.logs()
 
 
+@pytest.mark.core
 @pytest.mark.smoke
 def test_bad_env_exits_2_with_one_line(image):
     result = docker("run", "--rm", "-e", "PORT=abc", image, check=False)
@@ -222,6 +228,7 @@ def test_server_flags_the_server_refuses_are_one_line(image, flavor, how, kind):
     assert " ".join(flags) in lines[0] and "usage" not in lines[0].lower(), lines
 
 
+@pytest.mark.core
 def test_server_flag_is_appended(image, flavor, run_container):
     flag = SERVER_FLAG[flavor]
     dry = docker("run", "--rm", image, "--dry-run", *flag).stdout
@@ -258,6 +265,7 @@ def test_restricted_runs_serve(image, options, run_container):
     assert container.get("/")[0] == 200
 
 
+@pytest.mark.core
 @pytest.mark.smoke
 def test_default_app_and_healthcheck(image, flavor, run_container):
     container = run_container(image, docker_args=("--health-interval", "1s", "--health-start-period", "30s"))
@@ -333,6 +341,7 @@ def test_default_app_logs_utc_times(image, flavor, run_container):
         assert "+0000]" in line, line
 
 
+@pytest.mark.core
 @pytest.mark.parametrize("flavor", readme_claims.flavors("Access log (`ACCESS_LOG`)", lambda cell: cell == "yes"))
 @pytest.mark.parametrize("level", ["warning", "critical"])
 def test_access_log_does_not_depend_on_log_level(image, level, run_container):

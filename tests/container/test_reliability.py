@@ -83,6 +83,7 @@ def rss_kib(container, pid: int) -> int:
     return int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.M).group(1))
 
 
+@pytest.mark.core
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_rolling_restart_loses_no_accepted_request(probe_image, flavor, signum, run_container, figures, long):
     container = run_container(probe_image, env={"WORKERS": "2", "GRACEFUL_TIMEOUT": str(GRACEFUL)}).wait_ready()
@@ -148,6 +149,7 @@ def newest_worker(container, known: set[int]) -> int | None:
     return asyncio.run(main())
 
 
+@pytest.mark.core
 def test_killed_worker_is_replaced(probe_image, flavor, run_container, figures, long):
     container = run_container(probe_image, env={"WORKERS": "2"}).wait_ready()
     background = Background(container.url, lambda: "/", concurrency=8, count=1_000_000, deadline=time.monotonic() + 120)
@@ -202,6 +204,7 @@ def test_recycling_loses_nothing(probe_image, flavor, run_container, figures, lo
     assert not failed, f"{len(failed)} failed: {failed[:3]}"
 
 
+@pytest.mark.core
 @pytest.mark.parametrize("flavor", RECYCLING)
 def test_recycling_counts_requests_not_connections(probe_image, flavor, run_container, figures):
     # One keep-alive client: each worker serves MAX_REQUESTS, however fast the requests come (uvicorn:
@@ -290,6 +293,7 @@ def test_slow_clients_do_not_starve_others(probe_image, flavor, run_container, f
     assert container.running()
 
 
+@pytest.mark.core
 def test_oversized_requests_are_refused(probe_image, flavor, run_container, figures):
     container = run_container(probe_image, env={"WORKERS": "2"}).wait_ready()
     mib = 1024 * 1024
@@ -339,6 +343,7 @@ def test_memory_stays_flat(probe_image, flavor, run_container, figures, long):
     assert growth <= 10, f"RSS grew from {early} to {late} KiB ({growth:.1f} %)"
 
 
+@pytest.mark.core
 def test_app_failing_at_import_stops_the_container(probe_image, flavor, run_container, figures):
     container = run_container(probe_image, env={"WORKERS": "2", "DJANGO_ASGI_APP": "broken.asgi:application"})
     began = time.monotonic()

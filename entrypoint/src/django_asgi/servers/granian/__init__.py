@@ -13,9 +13,11 @@ if TYPE_CHECKING:
     from django_asgi.contract import Config
 
 DISTRIBUTIONS = ("granian",)
-# What the command and the patches are made and tested for (oldest, below): before 2.2.2 a worker
-# takes set_loop_signals before it loads the app, so the stop hook (worker.py) would never apply.
-SUPPORTED = {"granian": ("2.2.2", "2.9")}
+# What the command and the patches are made and tested for (oldest, below): before 2.8 granian keeps
+# the connection of a request with both Content-Length and Transfer-Encoding open and serves the bytes
+# behind its body as a request (smuggling, tests/container/test_hostile.py); before 2.2.2 a worker takes
+# set_loop_signals before it loads the app, so the stop hook (worker.py) would never apply.
+SUPPORTED = {"granian": ("2.8.0", "2.9")}
 # Patches of the server's internals, applied at the image build to check them (images/check_patches.py).
 PATCHES = (
     "django_asgi.servers.granian.worker:install_main_patches",

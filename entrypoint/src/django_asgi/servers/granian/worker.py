@@ -99,6 +99,4 @@ def install_patches(websockets: OpenWebSockets | None = None) -> None:
     # drops its open WebSockets without a close frame and the application gets no websocket.disconnect.
     # Close each with 1001 (going away) and send websocket.disconnect before the worker stops."
     replace(granian._signals, "set_loop_signals", ("loop",), set_loop_signals, "granian",
-            "granian drops open WebSockets on stop without a close frame",
-            # 2.6 and later; before, the same with [SIGINT, SIGTERM] for _get_signals() (the same on Linux).
-            copied=("c019b6dc", "808d9403"))  # fmt: skip
+            "granian drops open WebSockets on stop without a close frame", copied="c019b6dc")  # fmt: skip

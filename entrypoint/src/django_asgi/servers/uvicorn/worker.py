@@ -34,8 +34,10 @@ from uvicorn_worker import UvicornWorker as _UvicornWorker
 from django_asgi.runtime import inflight
 from django_asgi.runtime.handoff import HEAD_LIMIT, MAX_MESSAGE
 from django_asgi.runtime.patching import assigned, overridden
+from django_asgi.servers import older
 
 IDLE_GRACE = 1.0  # seconds
+SAYS_CLOSE = not older("uvicorn", "0.53.0")  # RequestResponseCycle.send writes Connection: close itself
 PONG_BACKLOG = 64 * 1024  # unsent bytes past which a ping gets no pong
 
 
@@ -109,7 +111,7 @@ class HttpToolsProtocol(_HttpToolsProtocol):
         self._cancel_head_timer()
         super().on_headers_complete()
         if self.draining and self.cycle is not None:
-            self.cycle.keep_alive = False
+            self._last_on_connection()
         server = getattr(self.config, "django_asgi_server", None)
         limit = self.config.limit_max_requests
         # uvicorn counts a request when its response is complete (on_response_complete): this one is next.
@@ -118,10 +120,28 @@ class HttpToolsProtocol(_HttpToolsProtocol):
             # keep-alive client sends dozens meanwhile): it closes its connection, and the worker
             # stops accepting at once and stops.
             if self.cycle is not None:
-                self.cycle.keep_alive = False
+                self._last_on_connection()
             for listening in server.servers:  # uvicorn/server.py Server.startup sets it
                 listening.close()
             server.should_exit = True
+
+    def _last_on_connection(self) -> None:
+        """The response to this request closes the connection and says so: uvicorn from 0.53 writes
+        Connection: close when the cycle is not kept alive; before, it closed without a word, and a
+        keep-alive client's next request on it was lost."""
+        cycle = self.cycle
+        cycle.keep_alive = False
+        if not SAYS_CLOSE:
+            send = cycle.send
+
+            async def send_closing(message) -> None:
+                if message["type"] == "http.response.start":
+                    headers = list(message.get("headers", ()))
+                    if not any(name.lower() == b"connection" for name, _ in headers):
+                        message = {**message, "headers": [*headers, (b"connection", b"close")]}
+                await send(message)
+
+            cycle.send = send_closing  # before its task runs: run_asgi hands the app self.send
 
     def _idle(self) -> bool:
         return self.cycle is None or self.cycle.response_complete
