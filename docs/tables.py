@@ -46,6 +46,19 @@ def flavors() -> str:
     return "\n".join(rows)
 
 
+def supported() -> str:
+    """Each flavor's supported range (its folder's SUPPORTED) beside what the image carries (the locks)."""
+    requirements = README.parent / "images" / "requirements"
+    rows = ["| flavor | a project may pin | the image has |", "| --- | --- | --- |"]
+    for name in servers.SERVERS:
+        ranges = servers.load(name).SUPPORTED
+        lock = (requirements / f"{name}.lock").read_text()
+        pins = [re.search(rf"^{re.escape(dist)}==(\S+)", lock, re.MULTILINE | re.IGNORECASE)[1] for dist in ranges]
+        allowed = ", ".join(f"{dist} {oldest} to below {below}" for dist, (oldest, below) in ranges.items())
+        rows.append(f"| `{name}` | {allowed} | {', '.join(f'{d} {v}' for d, v in zip(ranges, pins, strict=True))} |")
+    return "\n".join(rows)
+
+
 # The container's exit statuses; 2 is cli.main's for a refused configuration, 126 and 127 the shell's.
 EXITS = {
     "0": "stopped by SIGTERM or SIGINT after a graceful drain",
@@ -65,7 +78,7 @@ def exits() -> str:
     return "\n".join(rows)
 
 
-BLOCKS = {"variables": variables, "tags": tags, "flavors": flavors, "exits": exits}
+BLOCKS = {"variables": variables, "tags": tags, "flavors": flavors, "supported": supported, "exits": exits}
 
 
 def block(text: str, name: str) -> re.Match | None:

@@ -22,7 +22,8 @@ def to_build_from(image: str) -> str:
             (context / "build-ca.crt").write_bytes(Path(ca).read_bytes())
             (context / "Dockerfile").write_text(
                 f"FROM {image}\nCOPY build-ca.crt /usr/local/share/build-ca.crt\n"
-                "ENV PIP_CERT=/usr/local/share/build-ca.crt\n"
+                # pip reads PIP_CERT, uv (a project's recipe may use it) SSL_CERT_FILE.
+                "ENV PIP_CERT=/usr/local/share/build-ca.crt SSL_CERT_FILE=/usr/local/share/build-ca.crt\n"
             )
             subprocess.run(["docker", "build", "-q", "-t", tag, scratch], check=True, capture_output=True, timeout=300)
         _with_ca[image] = tag

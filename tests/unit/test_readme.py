@@ -60,3 +60,19 @@ def test_the_example_is_the_use_it_recipe():
     example = (ROOT / "examples" / "hello_django" / "Dockerfile").read_text()
     steps = ("WORKDIR", "COPY", "RUN")
     assert _instructions(recipe, *steps) == _instructions(example, *steps)
+
+
+def test_the_reasons_for_each_range_name_its_start():
+    """docs/flavors.md says why a range starts where it does ("granian from 2.8.0"): the version it names is
+    the range's oldest still (a new server's range needs no reason there)."""
+    from django_asgi import servers
+
+    section = (ROOT / "docs" / "flavors.md").read_text().split("## Supported versions", 1)[1].split("\n## ", 1)[0]
+    text = " ".join(section.replace("**", "").lower().split())
+    named = 0
+    for name in servers.SERVERS:
+        for distribution, (oldest, _) in servers.load(name).SUPPORTED.items():
+            found = re.findall(rf"\b{re.escape(distribution)} from ([0-9][0-9.]*[0-9])", text)
+            assert found in ([], [oldest]), (distribution, oldest, found)
+            named += bool(found)
+    assert named >= 8
