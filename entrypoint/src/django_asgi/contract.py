@@ -233,9 +233,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "WRITABLE_DIRS",
         "empty",
-        "/app/media",
-        "Directories besides /data that a container started as root makes writable by DJANGO_ASGI_USER "
-        "(created when missing; comma-separated absolute paths). Nothing else of the image is writable but /tmp.",
+        "/app/uploads",
+        "Directories besides /data and the MEDIA_ROOT and FILE_UPLOAD_TEMP_DIR inside the working directory that "
+        "a container started as root makes writable by DJANGO_ASGI_USER (created when missing; comma-separated "
+        "absolute paths). Nothing else of the image is writable but /tmp.",
         parsers.directories,
         (),
     ),
