@@ -2,10 +2,10 @@
 
 import json
 import os
-import re
 
 import pytest
 
+from django_asgi import servers
 from tests.support.containers import FLAVORS, IMAGE, ROOT, SERVER_DATA, VERSIONS, docker
 
 IMAGES = [*FLAVORS, "build"]
@@ -106,12 +106,13 @@ def test_a_copied_function_changed_upstream_stops_the_build(image, flavor):
 
 
 def test_patched_distributions_are_pinned_to_the_tested_range(image, flavor):
-    # A lock refresh may not bring a release the patches were never tested on: every distribution
-    # whose internals a patch touches has a lower and an upper bound in the flavor's requirements.
+    # A lock refresh, or a project's pin, may not bring a release the patches were never tested on: every
+    # distribution whose internals a patch touches has a supported range in the flavor's folder, which
+    # the lock and the image's constraints follow.
     result = docker("run", "--rm", *CHECK, image, "/tmp/check_patches.py", flavor, "--distributions")
     patched = result.stdout.split()
     assert patched or flavor not in GUARDED, result
-    requirements = (ROOT / "images" / "requirements" / f"{flavor}.in").read_text()
-    for distribution in patched:
-        pin = re.search(rf"^{re.escape(distribution)}(\[[^\]]*\])?(?P<range>\S*)$", requirements, re.MULTILINE)
-        assert pin and ">=" in pin["range"] and "<" in pin["range"].replace("<=", ""), (distribution, requirements)
+    supported = servers.load(flavor).SUPPORTED
+    assert sorted(patched) == sorted(supported), (patched, supported)
+    constraints = docker("run", "--rm", "--entrypoint", "cat", image, "/etc/django-asgi/constraints.txt").stdout
+    assert constraints == servers.constraints(flavor)

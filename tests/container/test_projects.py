@@ -142,7 +142,7 @@ def test_the_documented_recipe_for_compiled_requirements_is_the_one_built_here()
     # The shop project's Dockerfile is docs/compiled.md's recipe (the README links to it); only the bases
     # (build arguments here), the settings module and where collectstatic finds manage.py differ.
     assert "](docs/compiled.md)" in (ROOT / "README.md").read_text()
-    (recipe,) = re.findall(r"```dockerfile\n(.*?)```", (ROOT / "docs" / "compiled.md").read_text(), re.S)
+    recipe = re.findall(r"```dockerfile\n(.*?)```", (ROOT / "docs" / "compiled.md").read_text(), re.S)[0]
 
     def steps(text: str) -> list[str]:
         joined = text.replace("\\\n", " ")
@@ -235,3 +235,12 @@ def test_the_build_step_writes_the_bytecode_and_records_the_media(flavor):
         "django-asgi: MEDIA_ROOT /app/media recorded (a start as root makes it writable)",
         "django-asgi: FILE_UPLOAD_TEMP_DIR /app/tmp/uploads recorded (a start as root makes it writable)",
     ]
+
+
+def test_a_uv_project_whose_requirements_compile_is_built_by_the_builder_recipe(flavor, run_container):
+    recipe = re.findall(r"```dockerfile\n(.*?)```", (ROOT / "docs" / "compiled.md").read_text(), re.S)[1]
+    assert "uv export" in recipe and "FROM django-asgi:build AS wheels" in recipe
+    image = build_recipe(flavor, PROJECTS / "uvcompiled", recipe, "django-asgi-uvcompiled")
+    container = run_container(image).wait_ready()
+    assert container.get("/") == (200, "django 5.2.20 psycopg2 2.9.13\n")  # compiled in the builder
+    assert container.exec("test", "-e", "/usr/bin/gcc", check=False).returncode != 0

@@ -41,6 +41,7 @@ def build_recipe(flavor: str, context: Path, dockerfile: str, name: str) -> str:
     django-asgi:granian (each such FROM turned to the flavor's), or one FROM ${IMAGE} (once per run)."""
     if (name, flavor) not in _built:
         text = dockerfile.replace("FROM django-asgi:granian", f"FROM {to_build_from(f'{IMAGE}:{flavor}')}")
+        text = text.replace("FROM django-asgi:build", f"FROM {to_build_from(f'{IMAGE}:build')}")
         with tempfile.TemporaryDirectory(prefix="django-asgi-recipe-") as scratch:
             shutil.copytree(context, scratch, dirs_exist_ok=True)
             (Path(scratch) / "Dockerfile").write_text(text)
