@@ -377,6 +377,35 @@ def test_ping_flood_without_reading_stays_bounded(image, flavor, run_container, 
     assert container.get("/")[0] == 200
 
 
+PIPELINED = 20_000
+
+
+@pytest.mark.core
+def test_a_pipeline_nobody_reads_stays_bounded(probe_image, flavor, run_container, figures):
+    """20,000 GETs written at once on one connection that never reads its responses: the server stops
+    reading (or parsing) while responses wait unsent, instead of queueing every request."""
+    container = run_container(probe_image, env={"WORKERS": "1"}).wait_ready()
+    before = peak_memory_kib(container)
+    pipeline = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n" * PIPELINED
+    with socket.create_connection(container.address) as client:
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.settimeout(3)  # the server may stop reading: what it took by then is sent
+        sent = 0
+        try:
+            while sent < len(pipeline):
+                sent += client.send(pipeline[sent : sent + 65536])
+        except TimeoutError:
+            pass
+        started = time.monotonic()
+        assert container.get("/")[0] == 200  # another client is served meanwhile
+        other = time.monotonic() - started
+        grown = peak_memory_kib(container) - before
+    figures(flavor, "pipeline never read: requests written / peak growth KiB / another request (s)",
+            written=sent // (len(pipeline) // PIPELINED), grown=grown, other=round(other, 3))  # fmt: skip
+    assert grown < 16 * 1024, f"{sent} bytes of requests taken; grew by {grown} KiB"
+    assert other < 1.0
+
+
 IDLE_CONNECTIONS = 2000
 
 
