@@ -377,6 +377,29 @@ def test_ping_flood_without_reading_stays_bounded(image, flavor, run_container, 
     assert container.get("/")[0] == 200
 
 
+CHUNK_EXTENSION = "Control bytes, NUL or a bare CR in a chunk extension"
+STRICT_CHUNK_LINES = readme_claims.flavors(CHUNK_EXTENSION, lambda cell: cell == "400, connection closed")
+
+
+@pytest.mark.core
+@pytest.mark.parametrize("extension", [b"a=\x01b", b"\x00", b"a\rb"], ids=["control", "nul", "bare-cr"])
+def test_a_chunk_extension_with_control_bytes(probe_image, flavor, extension, run_container):
+    """RFC 9112 7.1 (tokens and quoted strings): 400 and the connection closed, so what follows the body never
+    reaches the app; or, where the flavor table says the server accepts them, served as a body."""
+    container = run_container(probe_image).wait_ready()
+    body = b"5;" + extension + b"\r\nhello\r\n0\r\n\r\n"
+    head = b"POST /body/ HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+    statuses, closed = exchange(container.address, head + body + SMUGGLED)
+    said = readme_claims.cell(CHUNK_EXTENSION, flavor)
+    bare_cr = re.search(r"a bare CR: (\d{3}), connection closed", said)
+    if flavor in STRICT_CHUNK_LINES or (extension == b"a\rb" and bare_cr):
+        assert (statuses, closed) == ([int(bare_cr[1]) if flavor not in STRICT_CHUNK_LINES else 400], True)
+        assert "probe: saw GET /smuggled" not in container.logs()
+    else:
+        assert statuses[:1] == [200] and "accepted" in said, statuses
+    assert container.get("/")[0] == 200
+
+
 PIPELINED = 20_000
 
 

@@ -21,6 +21,9 @@
 - WebSockets closed at once with 1001 when the server stops (hypercorn kept them
   until the graceful timeout, then cut them with 1011).
 - The access log at any --log-level (hypercorn set its logger to that level too).
+- A chunk line is what RFC 9112 7.1 allows: a size, then extensions of tokens and quoted strings. h11
+  takes anything but LF after a ";" (NUL, control bytes, a bare CR), the parser differential of the
+  chunk-extension smuggling research of 2024-25: here such a line is a 400 and the connection closes.
 - A request head over HEAD_LIMIT (64 KiB) gets 431 however it arrives (h11 counted only
   incomplete heads, from 16 KiB).
 - Exit status 5 when --graceful-timeout cut requests in flight (django_asgi.runtime.inflight; hypercorn
@@ -103,6 +106,7 @@ def install_patches() -> None:
     _close_websockets_on_stop()
     _access_log_at_any_level()
     _limit_request_heads()
+    _strict_chunk_lines()
     # Upstream (pgjones/hypercorn), to send: "Responses sent during a graceful shutdown carry no
     # Connection: close, and the connection is closed after them: a request the client sends on it
     # meanwhile is lost. Add Connection: close while terminated is set, as hyper does (hyperium/hyper#3725)."
@@ -161,6 +165,31 @@ def _limit_request_heads() -> None:
     # refused past the limit. Measure a complete head against the same limit."
     replace(h11.Request, "__init__", ("self", "method", "headers", "target", "http_version", "_parsed"), init, "h11",
             "h11 limits a request head only while it is incomplete")  # fmt: skip
+
+
+# RFC 9112 7.1: chunk-size [ chunk-ext ] CRLF; chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] ),
+# name a token, value a token or a quoted-string (RFC 9110 5.6.2, 5.6.4). The group names are h11's.
+_TOKEN = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_QUOTED = rb'"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"'
+STRICT_CHUNK_HEADER = (
+    rb"(?P<chunk_size>[0-9A-Fa-f]{1,20})"
+    rb"(?P<chunk_ext>(?:[ \t]*;[ \t]*" + _TOKEN + rb"(?:[ \t]*=[ \t]*(?:" + _TOKEN + rb"|" + _QUOTED + rb"))?)*)"
+    rb"[ \t]*\r\n"
+)
+
+
+def _strict_chunk_lines() -> None:
+    import re
+
+    import h11._readers
+
+    # h11/_abnf.py: chunk_ext = r";.*" ("we aren't parsing the things so we don't really care");
+    # h11/_readers.py ChunkedReader.__call__ looks the pattern up at each chunk line.
+    # Upstream (python-hyper/h11), to send: "chunk_ext accepts any byte but LF: NUL, control bytes and a bare
+    # CR pass, where RFC 9112 7.1 allows tokens and quoted strings, and nginx and Apache answer 400 (the
+    # chunk-extension parser differential of the 2024-25 smuggling research). Parse the extensions strictly."
+    require(h11._readers, "chunk_header_re", "h11", "h11 takes NUL, control bytes and a bare CR in chunk extensions")
+    h11._readers.chunk_header_re = re.compile(STRICT_CHUNK_HEADER)
 
 
 def _access_log_at_any_level() -> None:

@@ -33,6 +33,7 @@ FLAVOR_TABLE = {
     "WebSocket message over `MAX_WEBSOCKET_MESSAGE`": "1009 before it is read",
     "Ping flood from a client that never reads": "bounded",
     "Open WebSockets on SIGTERM or SIGINT": "closed at once with 1012",
+    "Control bytes, NUL or a bare CR in a chunk extension": "400, connection closed",
 }
 
 
