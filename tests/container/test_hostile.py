@@ -400,6 +400,26 @@ def test_a_chunk_extension_with_control_bytes(probe_image, flavor, extension, ru
     assert container.get("/")[0] == 200
 
 
+MALFORMED_CHUNKS = {
+    "size-not-hex": b"zz\r\nhello\r\n0\r\n\r\n",
+    "size-past-64-bits": b"1" + b"0" * 20 + b"\r\nhello\r\n0\r\n\r\n",
+    "no-crlf-after-data": b"5\r\nhelloXX0\r\n\r\n",
+    "bare-lf-line": b"5\nhello\r\n0\r\n\r\n",
+}
+
+
+@pytest.mark.core
+@pytest.mark.parametrize("body", MALFORMED_CHUNKS.values(), ids=MALFORMED_CHUNKS)
+def test_a_malformed_chunked_body_is_a_400(probe_image, flavor, body, run_container):
+    """Never a 500: the client sent a broken body, the server is fine; and what follows is no request."""
+    container = run_container(probe_image).wait_ready()
+    head = b"POST /body/ HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+    statuses, closed = exchange(container.address, head + body + SMUGGLED)
+    assert (statuses, closed) == ([400], True)
+    assert "probe: saw GET /smuggled" not in container.logs()
+    assert container.get("/")[0] == 200
+
+
 PIPELINED = 20_000
 
 

@@ -114,6 +114,22 @@ def test_chunked_body_is_cut_at_the_limit(chunks, status):
     assert seen == ([b"".join(chunks)] if status == 200 else [])
 
 
+@pytest.mark.parametrize("answer_cut", [True, False])
+@pytest.mark.parametrize("max_body", [None, 10])
+def test_a_chunked_body_the_server_cut_gets_400_where_asked(answer_cut, max_body):
+    # The server ends the body before its last chunk (a malformed chunk): the app hears of a disconnect
+    # and answers nothing; a server that would answer 500 then has the wrapper answer 400.
+    seen = []
+    messages = [{"type": "http.request", "body": b"12345", "more_body": True}, {"type": "http.disconnect"}]
+    app = wrap(body_reading_app(seen), TrustedProxies(""), max_body=max_body, answer_cut_bodies=answer_cut)
+    sent = run(app, scope(transfer_encoding="chunked"), messages)
+    assert seen == []
+    assert [message.get("status") for message in sent[:1]] == ([400] if answer_cut else [])
+    # A body that ended is no cut body, whatever the app does after.
+    ended = [{"type": "http.request", "body": b"12345", "more_body": False}, {"type": "http.disconnect"}]
+    assert run(app, scope(transfer_encoding="chunked"), ended)[0]["status"] == 200
+
+
 @pytest.mark.parametrize(
     "message, closed", [({"text": "é" * 5}, False), ({"text": "é" * 6}, True), ({"bytes": b"x" * 11}, True)]
 )

@@ -32,9 +32,10 @@ def _limit(name: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def load(websockets: OpenWebSockets | None = None):
+def load(websockets: OpenWebSockets | None = None, answer_cut_bodies: bool = False):
     """The user's app (DJANGO_ASGI_APP), wrapped with the limits and proxies the entrypoint handed over.
-    websockets: where the wrapper records accepted WebSockets, for a server hook that closes them."""
+    websockets: where the wrapper records accepted WebSockets, for a server hook that closes them;
+    answer_cut_bodies: for a server that answers 500 when a body it cut got no response (wrapper.wrap)."""
     collector.pause()  # while the app is imported (django_asgi.runtime.collector)
     app = wrap(
         _load_keeping_server_logs(os.environ["DJANGO_ASGI_APP"]),
@@ -44,6 +45,7 @@ def load(websockets: OpenWebSockets | None = None):
         client_ip_header=os.environ.get(CLIENT_IP_HEADER, "").encode() or None,
         websockets=websockets,
         max_head=_limit(MAX_HEAD),
+        answer_cut_bodies=answer_cut_bodies,
     )
     collector.resume()
     return app

@@ -159,10 +159,11 @@ async def _refuse(send, status: int, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def _body_limited(app, scope, receive, send, max_body: int) -> None:
+async def _body_limited(app, scope, receive, send, max_body: int | None, answer_cut: bool = False) -> None:
     """A body without Content-Length (chunked) is cut where it passes max_body: the app is told the client
-    left (Django then answers nothing) and the client gets 413."""
-    state = {"received": 0, "over": False, "started": False}
+    left (Django then answers nothing) and the client gets 413. With answer_cut, a body the server ended
+    before its end (a malformed chunk) gets 400 where the app answered nothing."""
+    state = {"received": 0, "over": False, "started": False, "ended": False, "cut": False}
 
     async def counting_receive():
         if state["over"]:
@@ -170,9 +171,12 @@ async def _body_limited(app, scope, receive, send, max_body: int) -> None:
         message = await receive()
         if message["type"] == "http.request":
             state["received"] += len(message.get("body", b""))
-            if state["received"] > max_body:
+            state["ended"] = not message.get("more_body", False)
+            if max_body is not None and state["received"] > max_body:
                 state["over"] = True
                 return {"type": "http.disconnect"}
+        elif message["type"] == "http.disconnect" and not state["ended"]:
+            state["cut"] = True
         return message
 
     async def watching_send(message):
@@ -183,6 +187,11 @@ async def _body_limited(app, scope, receive, send, max_body: int) -> None:
     await app(scope, counting_receive, watching_send)
     if state["over"] and not state["started"]:
         await _refuse(send, 413, b"Request body too large\n")
+    elif answer_cut and state["cut"] and not state["started"]:
+        try:
+            await _refuse(send, 400, b"Malformed request body\n")
+        except Exception:
+            pass
 
 
 class _OpenWebSocket:
@@ -284,7 +293,11 @@ def wrap(
     client_ip_header: bytes | None = None,
     websockets: OpenWebSockets | None = None,
     max_head: int | None = None,
+    answer_cut_bodies: bool = False,
 ):
+    """answer_cut_bodies: a chunked body the server ended before its last chunk (malformed, or the client
+    gone) gets 400 when the app answered nothing, for a server that would answer 500 itself."""
+
     async def application(scope, receive, send):
         kind = scope["type"]
         if kind == "lifespan":
@@ -310,11 +323,11 @@ def wrap(
                 # request with neither it nor Transfer-Encoding has none: only chunked bodies (and HTTP/2
                 # ones without a length) need counting.
                 if (
-                    max_body is not None
+                    (max_body is not None or answer_cut_bodies)
                     and _header(scope, b"content-length") is None
                     and (scope.get("http_version") == "2" or _header(scope, b"transfer-encoding") is not None)
                 ):
-                    return await _body_limited(app, scope, receive, send, max_body)
+                    return await _body_limited(app, scope, receive, send, max_body, answer_cut_bodies)
                 return await app(scope, receive, send)
             finally:
                 inflight.ended(request)

@@ -19,6 +19,7 @@
   before any of the body is read, a chunked body is cut with 413 at the limit.
 - Connections silent for --keep-alive seconds (KEEP_ALIVE) are closed: those that
   never send a request, and idle keep-alive ones.
+- A chunk size past 64 bits is a 400 (Twisted waited for that much data).
 - A request head over HEAD_LIMIT (64 KiB) gets 431 (Twisted: 400 past 16 KiB, or the
   connection dropped for a line over 16 KiB).
 It also takes --log-level, which daphne's verbosity cannot express.
@@ -92,6 +93,7 @@ def install_patches(timeout: float = 20.0, max_body: int | None = None, keep_ali
     from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
     from twisted.internet import reactor
     from twisted.internet.abstract import FileDescriptor
+    from twisted.web import http as twisted_http
     from twisted.web.http import HTTPChannel
 
     def process(original):
@@ -150,6 +152,14 @@ def install_patches(timeout: float = 20.0, max_body: int | None = None, keep_ali
         return build_protocol
 
     limit = os.environ.get(MAX_MESSAGE, "")
+
+    def bounded_chunk_sizes(original):
+        def _hexint(b):
+            if len(bytes(b).lstrip(b"0")) > 16:  # past 64 bits
+                raise ValueError(b)  # twisted/web/http.py: "Chunk-size must be an integer." (400)
+            return original(b)
+
+        return _hexint
 
     def close_with_1009(original):
         def reset_protocol_options(self):
@@ -221,6 +231,11 @@ def install_patches(timeout: float = 20.0, max_body: int | None = None, keep_ali
     # is read when Content-Length says so."
     replace(WebRequest, "handleContentChunk", ("self", "data"), handle_content_chunk, "twisted",
             "twisted/web/http.py buffers a whole chunked body, however large")
+    # Upstream (twisted/twisted), to send: "_ChunkedTransferDecoder takes a chunk size of any number of hex
+    # digits: a size past 64 bits (no body anyone sends; h11, hyper and llhttp refuse it) leaves the
+    # connection waiting for that much data, with no answer. Refuse it as a malformed chunk (400)."
+    replace(twisted_http, "_hexint", ("b",), bounded_chunk_sizes, "twisted",
+            "twisted/web/http.py waits for a chunk whose size is past 64 bits")
     require(HTTPChannel, "_failChooseTransferDecoder", "twisted", "answering 400 to a Transfer-Encoding")
     _limit_request_heads(HTTPChannel)
     require(WebSocketProtocol, "sendCloseFrame", "daphne", "closing WebSockets with 1001 when stopping")

@@ -40,7 +40,7 @@ FLAVOR_TABLE = {
     "Ping flood from a client that never reads": "not bounded (granian answers every ping)",
     "Open WebSockets on SIGTERM or SIGINT": "closed at once with 1001",
     "Control bytes, NUL or a bare CR in a chunk extension": "control bytes and NUL accepted (hyper skips extensions, "
-    "which never reach Python); a bare CR: 500, connection closed",
+    "which never reach Python); a bare CR: 400, connection closed",
 }
 BACKPRESSURE = 4096  # connections per worker
 BACKLOG = 2048  # pending connections (granian's default is 1024), as on the other flavors
