@@ -8,6 +8,7 @@ entrypoint's package, as no image runs it.
 """
 
 import re
+import runpy
 import sys
 from pathlib import Path
 
@@ -48,12 +49,12 @@ def flavors() -> str:
 
 def supported() -> str:
     """Each flavor's supported range (its folder's SUPPORTED) beside what the image carries (the locks)."""
-    requirements = README.parent / "images" / "requirements"
+    versions = runpy.run_path(str(README.parent / "images" / "versions.py"))  # its pinned(), as the bake file's
     rows = ["| flavor | a project may pin | the image has |", "| --- | --- | --- |"]
     for name in servers.SERVERS:
         ranges = servers.load(name).SUPPORTED
-        lock = (requirements / f"{name}.lock").read_text()
-        pins = [re.search(rf"^{re.escape(dist)}==(\S+)", lock, re.MULTILINE | re.IGNORECASE)[1] for dist in ranges]
+        lock = versions["REQUIREMENTS"] / f"{name}.lock"
+        pins = [versions["pinned"](lock, dist) for dist in ranges]
         allowed = ", ".join(f"{dist} {oldest} to below {below}" for dist, (oldest, below) in ranges.items())
         rows.append(f"| `{name}` | {allowed} | {', '.join(f'{d} {v}' for d, v in zip(ranges, pins, strict=True))} |")
     return "\n".join(rows)

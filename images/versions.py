@@ -16,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ROOT / "images" / "requirements"
 BAKE = ROOT / "docker-bake.hcl"
+SOURCE = ROOT / "entrypoint" / "src"  # the entrypoint, for each server's SUPPORTED
 DOCKERFILE = ROOT / "images" / "Dockerfile"
 # The Dockerfile's default base (a plain `docker build images`): the official image of the default Python.
 BASE_ARG = re.compile(r"^ARG BASE_IMAGE=python:[0-9.]+-slim-trixie$", re.MULTILINE)
@@ -73,7 +74,8 @@ def dockerfile() -> str:
 def supported(flavor: str) -> str:
     """The server's supported ranges as constraints (its folder's SUPPORTED): what the image's pip and uv
     take, and what images/lock resolves within."""
-    sys.path.insert(0, str(ROOT / "entrypoint" / "src"))
+    if str(SOURCE) not in sys.path:
+        sys.path.insert(0, str(SOURCE))
     from django_asgi import servers
 
     return servers.constraints(flavor)

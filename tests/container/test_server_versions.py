@@ -3,15 +3,12 @@ serves (tests/run runs the core of the suite on the oldest, tests/support/oldest
 derived image's `pip install` or `uv pip install` fails at build naming the range, and a start with
 such a version installed another way is one line and exit 2."""
 
-import os
 import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
 
 from django_asgi import servers
-from tests.support.build_ca import to_build_from
+from tests.support.builds import build_steps
 from tests.support.containers import IMAGE, docker
 
 # A release of each server just outside its range, below it (as projects pin them).
@@ -20,15 +17,10 @@ TOO_OLD = {"daphne": "daphne==4.0.0", "granian": "granian==2.7.0", "hypercorn": 
 
 
 def build(flavor: str, steps: str) -> subprocess.CompletedProcess:
-    with tempfile.TemporaryDirectory(prefix="django-asgi-pin-") as scratch:
-        (Path(scratch) / "Dockerfile").write_text(f"FROM {to_build_from(f'{IMAGE}:{flavor}')}\n{steps}")
-        return subprocess.run(
-            ["docker", "build", "--progress", "plain", "-t", f"django-asgi-pin:{flavor}", scratch],
-            capture_output=True, text=True, timeout=600, env={**os.environ, "DOCKER_BUILDKIT": "1"},
-        )  # fmt: skip
+    return build_steps(f"{IMAGE}:{flavor}", steps, f"django-asgi-pin:{flavor}", check=False)
 
 
-def supported(flavor: str) -> str:
+def supported(flavor: str) -> tuple[str, str, str]:
     distribution = TOO_OLD[flavor].split("==")[0]
     oldest, below = servers.load(flavor).SUPPORTED[distribution]
     return distribution, oldest, below

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -48,3 +49,14 @@ def build_recipe(flavor: str, context: Path, dockerfile: str, name: str) -> str:
             _build(flavor, scratch, f"{name}:{flavor}")
         _built[name, flavor] = f"{name}:{flavor}"
     return _built[name, flavor]
+
+
+def build_steps(base: str, steps: str, tag: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Dockerfile steps FROM an image of the family (`base`, trusting the build CA where pip needs it), built
+    as `tag`, the build's whole output kept (a failing step's message is what some tests look at)."""
+    with tempfile.TemporaryDirectory(prefix="django-asgi-steps-") as scratch:
+        (Path(scratch) / "Dockerfile").write_text(f"FROM {to_build_from(base)}\n{steps}")
+        return docker(
+            "build", "--progress", "plain", "-t", tag, scratch,
+            check=check, timeout=900, env={**os.environ, "DOCKER_BUILDKIT": "1"},
+        )  # fmt: skip

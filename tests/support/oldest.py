@@ -6,13 +6,10 @@ the newest.
     python -m tests.support.oldest      build django-asgi-oldest:<flavor> for every flavor
 """
 
-import os
 import sys
-import tempfile
-from pathlib import Path
 
 from django_asgi import servers
-from tests.support.build_ca import to_build_from
+from tests.support.builds import build_steps
 from tests.support.containers import docker
 
 FAMILY = "django-asgi"
@@ -25,11 +22,7 @@ def pins(flavor: str) -> list[str]:
 
 def build(flavor: str) -> str:
     tag = f"{OLDEST}:{flavor}"
-    with tempfile.TemporaryDirectory(prefix="django-asgi-oldest-") as scratch:
-        (Path(scratch) / "Dockerfile").write_text(
-            f"FROM {to_build_from(f'{FAMILY}:{flavor}')}\nRUN pip install {' '.join(pins(flavor))}\n"
-        )
-        docker("build", "-q", "-t", tag, scratch, timeout=900, env={**os.environ, "DOCKER_BUILDKIT": "1"})
+    build_steps(f"{FAMILY}:{flavor}", f"RUN pip install {' '.join(pins(flavor))}\n", tag)
     return tag
 
 

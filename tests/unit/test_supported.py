@@ -1,7 +1,7 @@
 """Each server's supported range (its folder's SUPPORTED): the locks lie in it, the image's constraints
 say it, a start with another version installed stops with one line, flags follow the version."""
 
-import re
+import runpy
 from pathlib import Path
 
 import pytest
@@ -10,14 +10,14 @@ from django_asgi import servers
 from django_asgi.errors import StartRefused
 
 ROOT = Path(__file__).resolve().parents[2]
-REQUIREMENTS = ROOT / "images" / "requirements"
+VERSIONS = runpy.run_path(str(ROOT / "images" / "versions.py"))  # pinned(): the lock's version, as the bake file's
+REQUIREMENTS = VERSIONS["REQUIREMENTS"]
 
 
 @pytest.mark.parametrize("name", servers.names())
 def test_the_lock_is_the_newest_in_the_range_and_the_constraints_say_the_range(name):
-    lock = (REQUIREMENTS / f"{name}.lock").read_text()
     for distribution, (oldest, below) in servers.load(name).SUPPORTED.items():
-        pinned = re.search(rf"^{re.escape(distribution)}==(\S+)", lock, re.MULTILINE | re.IGNORECASE)[1]
+        pinned = VERSIONS["pinned"](REQUIREMENTS / f"{name}.lock", distribution)
         assert servers.release(oldest) <= servers.release(pinned) < servers.release(below), (distribution, pinned)
     assert (REQUIREMENTS / f"{name}.supported").read_text() == servers.constraints(name)
 

@@ -40,20 +40,22 @@ def main(argv: list[str] | None = None) -> int:
         return bytecode.main(os.getcwd(), _settings_module(os.environ, os.getcwd()))
     try:
         serving, dry_run = not args or args[0].startswith("-"), "--dry-run" in args
-        written: list[media.Written] = []
+        extra = [arg for arg in args if arg != "--dry-run"]
+        built, written = None, []
         if serving:
             _name_process(os.environ.get("DJANGO_ASGI_SERVER", ""))
         if serving and not dry_run:
-            config = contract.load(os.environ)
-            written = _written(config, os.getcwd())
+            # The plan before the media: a refused configuration or server version reads no settings.
+            built = build(extra, os.environ, os.getcwd())
+            config = built[0]
+            written = _written(config, built[1], os.getcwd())
         else:
             config = contract.load(os.environ, only=contract.PRIVILEGES)
         inside = tuple(found.path for found in written if found.inside)
         switch_user(config, os.environ, os.getcwd(), inside)
         if not serving:
             return _exec(args, os.environ)
-        extra = [arg for arg in args if arg != "--dry-run"]
-        return serve(extra, os.environ, os.getcwd(), dry_run=dry_run, written=written)
+        return serve(extra, os.environ, os.getcwd(), dry_run=dry_run, written=written, built=built)
     except (ConfigError, StartRefused) as error:
         print(error.line(), file=sys.stderr, flush=True)
         return 2
@@ -85,9 +87,8 @@ def _settings_module(env, app_dir: str) -> str | None:
         return None  # the start says what is wrong with them
 
 
-def _written(config: contract.Config, app_dir: str) -> list[media.Written]:
+def _written(config: contract.Config, app: str, app_dir: str) -> list[media.Written]:
     """The directories the project's settings write to (django_asgi.media), read as the app user."""
-    app = discovery.resolve(config, app_dir)
     settings = media.settings_module(config.settings_module, app, app_dir)
     if settings is None:
         return []
@@ -126,9 +127,15 @@ def build(extra: list[str], env, app_dir: str | os.PathLike) -> tuple[contract.C
 
 
 def serve(
-    extra: list[str], env, app_dir: str | os.PathLike, dry_run: bool = False, written: list[media.Written] = ()
+    extra: list[str],
+    env,
+    app_dir: str | os.PathLike,
+    dry_run: bool = False,
+    written: list[media.Written] = (),
+    built: tuple[contract.Config, str, command.Plan] | None = None,
 ) -> int:
-    config, app, plan = build(extra, env, app_dir)
+    """built: what build() gave for these arguments already (main builds before the media are read)."""
+    config, app, plan = built or build(extra, env, app_dir)
     servers.check_arguments(config, extra)
     if dry_run:
         import shlex

@@ -101,16 +101,12 @@ def _probe(settings: str, app_dir: str, user: tuple[int, int] | None, deadline: 
     os.close(write)
     data, end = b"", time.monotonic() + deadline
     try:
-        while time.monotonic() < end:
-            ready, _, _ = select.select([read], [], [], max(0.0, end - time.monotonic()))
-            if not ready:
-                break
+        # Until the child closes its end, or the deadline: what it wrote by then is whole JSON, or none.
+        while (left := end - time.monotonic()) > 0 and select.select([read], [], [], left)[0]:
             chunk = os.read(read, 65536)
             if not chunk:
                 break
             data += chunk
-        else:
-            data = b""
     finally:
         os.close(read)
         try:
