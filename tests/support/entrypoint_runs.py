@@ -36,8 +36,12 @@ DAPHNE_WEBSOCKET = ["--websocket-max-message-size", "1048576", "--websocket-max-
 # The commands with no variable set but DJANGO_ASGI_SERVER, on a machine with one CPU.
 DEFAULT_ARGV = {name: data["default_argv"] for name, data in DATA.items()}
 # Every server loads the app through the wrapper (django_asgi.runtime.asgi), which reads DJANGO_ASGI_APP,
-# with the default limits it applies (MAX_REQUEST_BODY 100 MiB, MAX_WEBSOCKET_MESSAGE 1 MiB).
-LIMITS = {"DJANGO_ASGI_MAX_BODY": str(100 * 1024**2), "DJANGO_ASGI_MAX_MESSAGE": str(1024**2)}
+# with the default limits it applies (MAX_REQUEST_BODY 100 MiB, MAX_WEBSOCKET_MESSAGE 1 MiB, BODY_TIMEOUT 60 s).
+LIMITS = {
+    "DJANGO_ASGI_MAX_BODY": str(100 * 1024**2),
+    "DJANGO_ASGI_MAX_MESSAGE": str(1024**2),
+    "DJANGO_ASGI_BODY_TIMEOUT": "60",
+}
 DEFAULT_ENV = {name: {"DJANGO_ASGI_APP": DEFAULT_APP, **LIMITS, **data["default_env"]} for name, data in DATA.items()}
 
 

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from django_asgi.runtime.wrapper import TrustedProxies, forwarded, wrap
+from django_asgi.runtime.wrapper import TrustedProxies, absolute_form, forwarded, wrap
 
 
 def call(app, scope, messages=()):
@@ -165,3 +165,92 @@ def test_client_ip_header_from_a_trusted_proxy(header, client):
     scope = http(("172.19.0.1", 5000), (b"fly-client-ip", header), (XFF, b"6.6.6.6, 198.51.100.4"), (XFP, b"https"))
     call(wrap(app, TrustedProxies("*"), client_ip_header=b"fly-client-ip"), scope)
     assert seen[0]["client"] == client and seen[0]["scheme"] == "https"
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        (b"/echo?a=1", None),
+        (b"*", None),
+        (b"http://evil.example/echo", (b"evil.example", b"/echo")),
+        (b"HTTPS://evil.example:8443/a/b?x=1", (b"evil.example:8443", b"/a/b?x=1")),
+        (b"http://evil.example", (b"evil.example", b"/")),
+        (b"http://evil.example?x=1", (b"evil.example", b"/?x=1")),
+    ],
+)
+def test_absolute_form_targets(target, expected):
+    assert absolute_form(target) == expected
+
+
+@pytest.mark.parametrize(
+    "target", [b"ftp://evil.example/x", b"http:///x", b"http://user@evil.example/", b"evil.com:80"]
+)
+def test_other_targets_are_refused(target):
+    with pytest.raises(ValueError):
+        absolute_form(target)
+    app, seen = recording_app()
+    scope = {**http(("1.2.3.4", 5000)), "path": target.decode(), "raw_path": target}
+    sent = call(wrap(app, TrustedProxies("")), scope)
+    assert seen == [] and sent[0]["status"] == 400
+
+
+def test_an_absolute_form_target_gives_its_host():
+    app, seen = recording_app()
+    target = b"http://evil.example/a%20b"
+    scope = {**http(("1.2.3.4", 5000)), "path": target.decode(), "raw_path": target}
+    call(wrap(app, TrustedProxies("")), scope)
+    assert (seen[0]["path"], seen[0]["raw_path"]) == ("/a b", b"/a%20b")
+    assert [value for name, value in seen[0]["headers"] if name == b"host"] == [b"evil.example"]
+
+
+def reading_app():
+    async def app(scope, receive, send):
+        while (message := await receive())["type"] == "http.request" and message.get("more_body"):
+            pass
+        if message["type"] == "http.disconnect":
+            return  # as Django does: RequestAborted, no response
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    return app
+
+
+def timed_call(app, scope, pieces, gap: float):
+    """Body pieces arrive `gap` seconds apart."""
+    sent = []
+
+    async def receive():
+        await asyncio.sleep(gap)
+        return pieces.pop(0) if pieces else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent
+
+
+BODY_SCOPE = {**http(("1.2.3.4", 5000), (b"content-length", b"6")), "http_version": "1.1"}
+
+
+def test_a_stalled_body_is_answered_408():
+    pieces = [{"type": "http.request", "body": b"abc", "more_body": True}]
+    sent = timed_call(wrap(reading_app(), TrustedProxies(""), body_timeout=0.05), BODY_SCOPE, pieces, gap=0.2)
+    assert sent[0]["status"] == 408
+    assert (b"connection", b"close") in sent[0]["headers"]
+
+
+def test_a_slow_body_that_keeps_coming_is_served():
+    """The timeout bounds the wait between two pieces, not the whole body."""
+    pieces = [{"type": "http.request", "body": b"a", "more_body": True} for _ in range(5)]
+    pieces.append({"type": "http.request", "body": b"b", "more_body": False})
+    sent = timed_call(wrap(reading_app(), TrustedProxies(""), body_timeout=0.5), BODY_SCOPE, pieces, gap=0.05)
+    assert sent[0]["status"] == 200
+
+
+def test_a_stalled_http2_body_gets_408_without_connection_header():
+    scope = {**http(("1.2.3.4", 5000)), "http_version": "2", "method": "POST"}
+    pieces = [{"type": "http.request", "body": b"abc", "more_body": True}]
+    sent = timed_call(wrap(reading_app(), TrustedProxies(""), body_timeout=0.05), scope, pieces, gap=0.2)
+    assert sent[0]["status"] == 408
+    assert all(name != b"connection" for name, _ in sent[0]["headers"])

@@ -151,6 +151,15 @@ VARIABLES: tuple[Variable, ...] = (
         5,
     ),
     Variable(
+        "BODY_TIMEOUT",
+        "60",
+        "120",
+        "Seconds a request body may stall: the longest wait for its next bytes once its head has arrived. "
+        "Then the request is answered 408 and its connection closed.",
+        lambda n, r: parsers.integer(n, r, 1, 3600),
+        60,
+    ),
+    Variable(
         "MAX_REQUESTS",
         "unset (never)",
         "10000",

@@ -8,7 +8,14 @@ import os
 
 from django_asgi.runtime import collector
 from django_asgi.runtime.boot import load_or_exit
-from django_asgi.runtime.handoff import CLIENT_IP_HEADER, MAX_BODY, MAX_HEAD, MAX_MESSAGE, TRUSTED_PROXIES
+from django_asgi.runtime.handoff import (
+    BODY_TIMEOUT,
+    CLIENT_IP_HEADER,
+    MAX_BODY,
+    MAX_HEAD,
+    MAX_MESSAGE,
+    TRUSTED_PROXIES,
+)
 from django_asgi.runtime.wrapper import OpenWebSockets, TrustedProxies, wrap
 
 
@@ -46,6 +53,7 @@ def load(websockets: OpenWebSockets | None = None, answer_cut_bodies: bool = Fal
         websockets=websockets,
         max_head=_limit(MAX_HEAD),
         answer_cut_bodies=answer_cut_bodies,
+        body_timeout=_limit(BODY_TIMEOUT),
     )
     collector.resume()
     return app

@@ -106,6 +106,46 @@ def forwarded(scope, trusted: TrustedProxies, client_ip_header: bytes | None = N
     return scope
 
 
+def absolute_form(target: bytes) -> tuple[bytes, bytes] | None:
+    """(authority, the rest as an origin-form target) of an absolute-form request target such as
+    http://example.com/path?q, or None for an origin-form one (/path) or *. RFC 9112 3.2.2: a server
+    takes the authority from the target and ignores Host; the servers' own parsers either dropped it
+    (Django saw Host) or routed the whole URL as a path. ValueError for any other target."""
+    if target[:1] in (b"/", b"*"):
+        return None
+    scheme, separator, rest = target.partition(b"://")
+    authority, slash, path = rest.partition(b"/")
+    authority, question, query = authority.partition(b"?")
+    if not separator or scheme.lower() not in (b"http", b"https") or not authority or b"@" in authority:
+        raise ValueError("request target neither a path nor an http URL")  # RFC 9110 4.2.4: no userinfo
+    origin = slash + path if slash else b"/"
+    return authority, origin + question + query if question else origin
+
+
+def _host_from_target(scope):
+    """The scope of an absolute-form request with the target's authority as Host (absolute_form), else unchanged;
+    None for a target that is neither."""
+    path = scope.get("path", "")
+    if path[:1] == "/" or path == "*":
+        return scope
+    try:
+        parsed = absolute_form(scope.get("raw_path") or path.encode("latin-1"))
+    except ValueError:
+        return None
+    if parsed is None:
+        return scope
+    from urllib.parse import unquote
+
+    authority, origin = parsed
+    headers = [(name, value) for name, value in scope.get("headers", ()) if name.lower() != b"host"]
+    return {
+        **scope,
+        "path": unquote(origin.decode("latin-1")),
+        "raw_path": origin,
+        "headers": [(b"host", authority), *headers],
+    }
+
+
 # Request framing every flavor holds to (RFC 9112): the servers' own parsers differ.
 HTTP_VERSIONS = ("1.0", "1.1", "2")
 
@@ -149,26 +189,40 @@ def _declared_length(scope) -> int:
     return int(length) if length and length.strip().isdigit() else 0
 
 
-async def _refuse(send, status: int, body: bytes) -> None:
-    headers = [
-        (b"content-type", b"text/plain"),
-        (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
-    ]
+async def _refuse(send, status: int, body: bytes, http2: bool = False) -> None:
+    headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
+    if not http2:  # HTTP/2 has no Connection header (RFC 9113 8.2.2): the stream ends, not the connection
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
-async def _body_limited(app, scope, receive, send, max_body: int | None, answer_cut: bool = False) -> None:
-    """A body without Content-Length (chunked) is cut where it passes max_body: the app is told the client
-    left (Django then answers nothing) and the client gets 413. With answer_cut, a body the server ended
-    before its end (a malformed chunk) gets 400 where the app answered nothing."""
-    state = {"received": 0, "over": False, "started": False, "ended": False, "cut": False}
+async def _body_watched(
+    app, scope, receive, send, max_body: int | None, answer_cut: bool = False, body_timeout: int | None = None
+) -> None:
+    """The app reads the body through this.
 
-    async def counting_receive():
-        if state["over"]:
+    - A body without Content-Length (chunked) is cut where it passes max_body: the app is told the client
+      left (Django then answers nothing) and the client gets 413.
+    - With answer_cut, a body the server ended before its end (a malformed chunk) gets 400 where the app
+      answered nothing.
+    - With body_timeout, a body whose next bytes take longer than that many seconds is cut the same way and
+      answered 408 (RFC 9110 15.5.9): a client that sends a head and then stalls holds a connection and a
+      request no longer than that, where the servers would wait for ever.
+    """
+    state = {"received": 0, "over": False, "started": False, "ended": False, "cut": False, "stalled": False}
+
+    async def watched_receive():
+        if state["over"] or state["stalled"]:
             return {"type": "http.disconnect"}
-        message = await receive()
+        if body_timeout is None or state["ended"]:
+            message = await receive()
+        else:
+            try:
+                message = await asyncio.wait_for(receive(), body_timeout)
+            except TimeoutError:
+                state["stalled"] = True
+                return {"type": "http.disconnect"}
         if message["type"] == "http.request":
             state["received"] += len(message.get("body", b""))
             state["ended"] = not message.get("more_body", False)
@@ -184,12 +238,17 @@ async def _body_limited(app, scope, receive, send, max_body: int | None, answer_
             state["started"] = True
         await send(message)
 
-    await app(scope, counting_receive, watching_send)
-    if state["over"] and not state["started"]:
-        await _refuse(send, 413, b"Request body too large\n")
-    elif answer_cut and state["cut"] and not state["started"]:
+    await app(scope, watched_receive, watching_send)
+    if state["started"]:
+        return
+    http2 = scope.get("http_version") == "2"
+    if state["over"]:
+        await _refuse(send, 413, b"Request body too large\n", http2)
+    elif state["stalled"]:
+        await _refuse(send, 408, b"Request body timed out\n", http2)
+    elif answer_cut and state["cut"]:
         try:
-            await _refuse(send, 400, b"Malformed request body\n")
+            await _refuse(send, 400, b"Malformed request body\n", http2)
         except Exception:
             pass
 
@@ -294,9 +353,11 @@ def wrap(
     websockets: OpenWebSockets | None = None,
     max_head: int | None = None,
     answer_cut_bodies: bool = False,
+    body_timeout: int | None = None,
 ):
     """answer_cut_bodies: a chunked body the server ended before its last chunk (malformed, or the client
-    gone) gets 400 when the app answered nothing, for a server that would answer 500 itself."""
+    gone) gets 400 when the app answered nothing, for a server that would answer 500 itself.
+    body_timeout: seconds the next bytes of a request body may take (_body_watched)."""
 
     async def application(scope, receive, send):
         kind = scope["type"]
@@ -307,8 +368,15 @@ def wrap(
                 await send({"type": f"lifespan.{step}.complete"})
                 if step == "shutdown":
                     return
-        if trusted and kind in ("http", "websocket"):
-            scope = forwarded(scope, trusted, client_ip_header)
+        if kind in ("http", "websocket"):
+            if scope.get("path", "/")[:1] != "/":
+                scope = _host_from_target(scope)
+                if scope is None and kind == "websocket":
+                    return await send({"type": "websocket.close", "code": 1008})  # the handshake gets 403
+                if scope is None:
+                    return await _refuse(send, 400, b"Malformed request target\n")
+            if trusted:
+                scope = forwarded(scope, trusted, client_ip_header)
         if kind == "http":
             if scope.get("http_version") == "1":
                 # granian names HTTP/1.0 "1" (src/asgi/utils.rs), where the ASGI spec says "1.0": an
@@ -316,18 +384,21 @@ def wrap(
                 scope = {**scope, "http_version": "1.0"}
             refusal = refused(scope, max_body, max_head)
             if refusal is not None:
-                return await _refuse(send, *refusal)
+                return await _refuse(send, *refusal, scope.get("http_version") == "2")
             request = inflight.started()
             try:
                 # With a Content-Length (checked above) the server frames the body by it, and an HTTP/1
                 # request with neither it nor Transfer-Encoding has none: only chunked bodies (and HTTP/2
-                # ones without a length) need counting.
-                if (
-                    (max_body is not None or answer_cut_bodies)
-                    and _header(scope, b"content-length") is None
-                    and (scope.get("http_version") == "2" or _header(scope, b"transfer-encoding") is not None)
+                # ones without a length) need counting, and only requests with a body can stall in it.
+                length = _header(scope, b"content-length")
+                unframed = length is None and (
+                    scope.get("http_version") == "2" or _header(scope, b"transfer-encoding") is not None
+                )
+                if (unframed and (max_body is not None or answer_cut_bodies)) or (
+                    body_timeout is not None and (unframed or _declared_length(scope) > 0)
                 ):
-                    return await _body_limited(app, scope, receive, send, max_body, answer_cut_bodies)
+                    limit = max_body if unframed else None
+                    return await _body_watched(app, scope, receive, send, limit, answer_cut_bodies, body_timeout)
                 return await app(scope, receive, send)
             finally:
                 inflight.ended(request)

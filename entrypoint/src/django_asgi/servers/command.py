@@ -6,7 +6,14 @@ from __future__ import annotations
 import sys
 
 from django_asgi.errors import ConfigError
-from django_asgi.runtime.handoff import CLIENT_IP_HEADER, MAX_BODY, MAX_MESSAGE, TRUSTED_PROXIES, WRAPPER_APP
+from django_asgi.runtime.handoff import (
+    BODY_TIMEOUT,
+    CLIENT_IP_HEADER,
+    MAX_BODY,
+    MAX_MESSAGE,
+    TRUSTED_PROXIES,
+    WRAPPER_APP,
+)
 
 TYPE_CHECKING = False  # typing costs milliseconds at every container start
 if TYPE_CHECKING:
@@ -49,6 +56,7 @@ def wrapped_app(config: Config, app: str) -> tuple[str, dict[str, str]]:
         "DJANGO_ASGI_APP": app,
         MAX_BODY: str(config.max_request_body),
         MAX_MESSAGE: str(config.max_websocket_message),
+        BODY_TIMEOUT: str(config.body_timeout),
     }
     if config.forwarded_allow_ips:
         env[TRUSTED_PROXIES] = ",".join(config.forwarded_allow_ips)

@@ -20,6 +20,8 @@
 - Connections silent for --keep-alive seconds (KEEP_ALIVE) are closed: those that
   never send a request, and idle keep-alive ones.
 - A chunk size past 64 bits is a 400 (Twisted waited for that much data).
+- A request body whose next bytes take over BODY_TIMEOUT seconds (DJANGO_ASGI_BODY_TIMEOUT) is
+  answered 408 and its connection closed (Twisted read it on KEEP_ALIVE's clock, as if idle).
 - A request head over HEAD_LIMIT (64 KiB) gets 431 (Twisted: 400 past 16 KiB, or the
   connection dropped for a line over 16 KiB).
 It also takes --log-level, which daphne's verbosity cannot express.
@@ -34,7 +36,7 @@ import sys
 import time
 
 from django_asgi.runtime import collector, early_stop, inflight
-from django_asgi.runtime.handoff import HEAD_LIMIT, MAX_BODY, MAX_MESSAGE
+from django_asgi.runtime.handoff import BODY_TIMEOUT, HEAD_LIMIT, MAX_BODY, MAX_MESSAGE
 from django_asgi.runtime.patching import assigned, replace, require
 
 LEVELS = {
@@ -60,7 +62,13 @@ def main() -> int:
     # Before daphne's own basicConfig, which then leaves this one in place.
     logging.basicConfig(level=LEVELS[ours.log_level], format="%(asctime)-15s %(levelname)-8s %(message)s")
     max_body = os.environ.get(MAX_BODY, "")
-    install_patches(ours.graceful_timeout, int(max_body) if max_body.isdigit() else None, ours.keep_alive)
+    body_timeout = os.environ.get(BODY_TIMEOUT, "")
+    install_patches(
+        ours.graceful_timeout,
+        int(max_body) if max_body.isdigit() else None,
+        ours.keep_alive,
+        float(body_timeout) if body_timeout.isdigit() else None,
+    )
     from daphne.cli import CommandLineInterface
 
     sys.argv = ["daphne", *daphne_args]
@@ -82,12 +90,20 @@ TOO_LARGE = (
 )
 
 
+TIMED_OUT = (
+    b"HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain\r\nContent-Length: 23\r\n"
+    b"Connection: close\r\n\r\nRequest body timed out\n"
+)
+
+
 def _too_large(channel) -> None:
     channel.transport.write(TOO_LARGE)
     channel.loseConnection()
 
 
-def install_patches(timeout: float = 20.0, max_body: int | None = None, keep_alive: float = 5.0) -> None:
+def install_patches(
+    timeout: float = 20.0, max_body: int | None = None, keep_alive: float = 5.0, body_timeout: float | None = None
+) -> None:
     from daphne.http_protocol import HTTPFactory, WebRequest
     from daphne.server import Server
     from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
@@ -150,6 +166,32 @@ def install_patches(timeout: float = 20.0, max_body: int | None = None, keep_ali
             return protocol
 
         return build_protocol
+
+    def body_clock(original):
+        def all_headers_received(self):
+            original(self)
+            if body_timeout and self.length != 0 and self.timeOut:  # a body follows (None: chunked)
+                self.awaiting_body = True
+                self.setTimeout(body_timeout)
+
+        return all_headers_received
+
+    def idle_clock(original):
+        def all_content_received(self):
+            if self.__dict__.pop("awaiting_body", False):
+                # Saved by Twisted while the request is handled, and restored for the idle connection after.
+                self.setTimeout(keep_alive)
+            return original(self)
+
+        return all_content_received
+
+    def answer_stalled_bodies(original):
+        def timeout_connection(self):
+            if self.__dict__.pop("awaiting_body", False) and not self.transport.disconnecting:
+                self.transport.write(TIMED_OUT)
+            return original(self)
+
+        return timeout_connection
 
     limit = os.environ.get(MAX_MESSAGE, "")
 
@@ -217,6 +259,15 @@ def install_patches(timeout: float = 20.0, max_body: int | None = None, keep_ali
     # timeout to HTTPFactory."
     replace(HTTPFactory, "buildProtocol", ("self", "addr"), idle_timeout, "daphne",
             "twisted/web/http.py keeps a silent connection open for 60 s")
+    # Upstream (twisted/twisted), to send: "A request body that stalls is read on the idle timeout's clock
+    # and then dropped without an answer. Give a body its own timeout, and answer 408 (RFC 9110 15.5.9)."
+    replace(HTTPChannel, "allHeadersReceived", ("self",), body_clock, "twisted",
+            "twisted/web/http.py waits for a stalled body on the idle connection's clock")
+    # Upstream: part of the body timeout above.
+    replace(HTTPChannel, "allContentReceived", ("self",), idle_clock, "twisted", "the idle clock after a body")
+    # Upstream: part of the body timeout above.
+    replace(HTTPChannel, "timeoutConnection", ("self",), answer_stalled_bodies, "twisted",
+            "twisted/web/http.py drops a stalled body's connection without an answer")
     # Upstream (crossbario/autobahn-python), to send: "A message over maxMessagePayloadSize drops the TCP
     # connection without a close frame. RFC 6455 7.4.1: close with 1009 (message too big)."
     replace(WebSocketFactory, "resetProtocolOptions", ("self",), close_with_1009, "daphne",

@@ -38,8 +38,8 @@ import os
 import sys
 
 from django_asgi.runtime import early_stop, inflight
-from django_asgi.runtime.handoff import HEAD_LIMIT, MAX_MESSAGE
-from django_asgi.runtime.patching import replace, require
+from django_asgi.runtime.handoff import CHUNK_LINE_LIMIT, HEAD_LIMIT, MAX_MESSAGE
+from django_asgi.runtime.patching import assigned, replace, require
 
 IDLE_GRACE = 1.0  # seconds
 
@@ -172,7 +172,9 @@ def _limit_request_heads() -> None:
 _TOKEN = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _QUOTED = rb'"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"'
 STRICT_CHUNK_HEADER = (
-    rb"(?P<chunk_size>[0-9A-Fa-f]{1,20})"
+    rb"(?=[\s\S]{1,%d}\Z)"
+    % CHUNK_LINE_LIMIT  # a line over CHUNK_LINE_LIMIT read whole: h11 validates it
+    + rb"(?P<chunk_size>[0-9A-Fa-f]{1,20})"
     rb"(?P<chunk_ext>(?:[ \t]*;[ \t]*" + _TOKEN + rb"(?:[ \t]*=[ \t]*(?:" + _TOKEN + rb"|" + _QUOTED + rb"))?)*)"
     rb"[ \t]*\r\n"
 )
@@ -190,6 +192,28 @@ def _strict_chunk_lines() -> None:
     # chunk-extension parser differential of the 2024-25 smuggling research). Parse the extensions strictly."
     require(h11._readers, "chunk_header_re", "h11", "h11 takes NUL, control bytes and a bare CR in chunk extensions")
     h11._readers.chunk_header_re = re.compile(STRICT_CHUNK_HEADER)
+
+    def bounded(original):
+        def __call__(self, buf):
+            event = original(self, buf)
+            # Still waiting for the end of a chunk line: h11 would buffer up to h11_max_incomplete_size.
+            if (
+                event is None
+                and not self._bytes_in_chunk
+                and not self._bytes_to_discard
+                and len(buf) > CHUNK_LINE_LIMIT
+            ):
+                raise h11.RemoteProtocolError("chunk line too long", error_status_hint=400)
+            return event
+
+        return __call__
+
+    # Upstream (python-hyper/h11), to send: "A chunk line is buffered up to max_incomplete_event_size (the
+    # request head's limit): refuse one past a few KiB, as hyper (16 KiB) and Twisted (1 KiB) do."
+    # h11/_readers.py ChunkedReader.__call__; the state it reads is set in its __init__.
+    replace(h11._readers.ChunkedReader, "__call__", ("self", "buf"), bounded, "h11", "h11 buffers long chunk lines")
+    assigned(h11._readers.ChunkedReader, "__init__", "_bytes_in_chunk", "h11", "chunk line limit")
+    assigned(h11._readers.ChunkedReader, "__init__", "_bytes_to_discard", "h11", "chunk line limit")
 
 
 def _access_log_at_any_level() -> None:

@@ -13,6 +13,9 @@
   are closed (uvicorn has no such timeout).
 - No "Error while closing socket [Errno 9]" at every stop (uvicorn is given the sockets
   themselves, not gunicorn's wrappers).
+- A chunk line (or the trailers) over CHUNK_LINE_LIMIT is answered 400 (llhttp reads any length).
+- An absolute-form target (GET http://host/path) gives the app the target's host as Host, as
+  RFC 9112 3.2.2 says (uvicorn gave Host and dropped the target's).
 - WebSocket messages over MAX_WEBSOCKET_MESSAGE (DJANGO_ASGI_MAX_MESSAGE) are closed
   with 1009 before they are read, and a client that floods pings without reading
   gets no pong while much is unsent.
@@ -32,8 +35,9 @@ from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker as _UvicornWorker
 
 from django_asgi.runtime import inflight
-from django_asgi.runtime.handoff import HEAD_LIMIT, MAX_MESSAGE
+from django_asgi.runtime.handoff import CHUNK_LINE_LIMIT, HEAD_LIMIT, MAX_MESSAGE
 from django_asgi.runtime.patching import assigned, overridden
+from django_asgi.runtime.wrapper import absolute_form
 from django_asgi.servers import older
 
 IDLE_GRACE = 1.0  # seconds
@@ -44,6 +48,11 @@ PONG_BACKLOG = 64 * 1024  # unsent bytes past which a ping gets no pong
 # time, and no more once PIPELINE_LIMIT requests wait for their turn; reading stops until they are served.
 PIPELINE_LIMIT = 32
 SLICE = 64 * 1024
+# A chunk line or the trailers of a chunked body over CHUNK_LINE_LIMIT is a 400, as hyper and Node.js
+# (CVE-2024-22019) refuse it. llhttp reports no offsets, so the framing bytes are counted per piece fed to
+# it: heads and chunked bodies go in pieces of CHUNK_SLICE, and a line is refused once the count passes the
+# limit less one piece (a line of 15 KiB always passes, one over 16 KiB never does).
+CHUNK_SLICE = 1024
 
 
 class HeadTooLarge(Exception):
@@ -59,13 +68,29 @@ class HttpToolsProtocol(_HttpToolsProtocol):
         self.unparsed += data
         self._parse()
 
+    in_body = False  # between a request's head and its end
+    chunk_line: int | None = None  # in a chunked body: framing bytes counted since the last chunk line ended
+    body_fed = 0
+    chunk_marks = 0
+
     def _parse(self) -> None:
         while self.unparsed and len(self.pipeline) < PIPELINE_LIMIT and not self.transport.is_closing():
-            piece, self.unparsed = self.unparsed[:SLICE], self.unparsed[SLICE:]
+            size = SLICE if self.in_body and self.chunk_line is None else CHUNK_SLICE
+            piece, self.unparsed = self.unparsed[:size], self.unparsed[size:]
+            body, marks = self.body_fed, self.chunk_marks
             super().data_received(piece)
             if self.transport.get_protocol() is not self:  # upgraded to a WebSocket: uvicorn drops the rest
                 self.unparsed = b""
                 return
+            if self.chunk_line is not None:
+                if self.chunk_marks != marks:
+                    self.chunk_line = 0
+                else:
+                    self.chunk_line += len(piece) - (self.body_fed - body)
+                if self.chunk_line > CHUNK_LINE_LIMIT - CHUNK_SLICE:
+                    self.unparsed = b""
+                    super().send_400_response("Chunk line or trailers too long.")
+                    return
         if self.unparsed:
             self.transport.pause_reading()  # until the pipeline has room (on_response_complete)
 
@@ -132,8 +157,30 @@ class HttpToolsProtocol(_HttpToolsProtocol):
         self._count(len(name) + len(value) + 4)
         super().on_header(name, value)
 
+    def on_body(self, body: bytes) -> None:
+        self.body_fed += len(body)
+        super().on_body(body)
+
+    def on_chunk_header(self) -> None:  # httptools calls it when the protocol has it
+        self.chunk_marks += 1
+
+    on_chunk_complete = on_chunk_header
+
+    def on_message_complete(self) -> None:
+        self.in_body = False
+        self.chunk_line = None
+        super().on_message_complete()
+
     def on_headers_complete(self) -> None:
         self._cancel_head_timer()
+        target = absolute_form(self.url)  # a ValueError, raised in the parser, is answered 400 by uvicorn
+        if target is not None:
+            authority, self.url = target
+            self.headers[:] = [(b"host", authority), *((n, v) for n, v in self.headers if n != b"host")]
+        self.in_body = True
+        if any(name == b"transfer-encoding" for name, _ in self.headers):
+            self.chunk_line = 0
+            self.chunk_marks += 1
         super().on_headers_complete()
         if self.draining and self.cycle is not None:
             self._last_on_connection()
@@ -238,7 +285,9 @@ class UvicornWorker(_UvicornWorker):
 # or half a head, is kept for ever: apply timeout_keep_alive until a whole head arrives." "On shutdown idle
 # keep-alive connections are closed at once, racing a request already on its way: give them a short grace."
 # "A client that pipelines without reading gets every request it sent parsed and queued (20,000 GETs: 50 MiB):
-# stop parsing once a few wait for their turn."
+# stop parsing once a few wait for their turn." "A chunk line of any length is read (a 1 MiB extension:
+# 200); refuse one over 16 KiB, as hyper does." "An absolute-form target's authority is dropped and the app
+# sees Host: RFC 9112 3.2.2 says the target's authority wins."
 for _name, _parameters in {
     "connection_made": ("self", "transport"),
     "connection_lost": ("self", "exc"),
@@ -249,6 +298,8 @@ for _name, _parameters in {
     "send_400_response": ("self", "msg"),
     "data_received": ("self", "data"),
     "on_response_complete": ("self",),
+    "on_body": ("self", "body"),
+    "on_message_complete": ("self",),
 }.items():
     overridden(_HttpToolsProtocol, _name, _parameters, "uvicorn", "request head limit and a gentler stop")
 # Not upstream: part of the gentler stop above. It does not call upstream's for a busy connection:
