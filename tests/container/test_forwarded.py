@@ -49,7 +49,9 @@ CASES = {
 def whoami(container, headers: dict) -> dict:
     status, body = container.get("/whoami/", headers=headers)
     assert status == 200, body
-    return json.loads(body)
+    seen = json.loads(body)
+    del seen["host"]  # the host as Django makes it: test_hostile's absolute-form case
+    return seen
 
 
 ENVIRONMENTS = sorted({json.dumps(env, sort_keys=True) for env, _, _, _ in CASES.values()})

@@ -591,3 +591,119 @@ def test_stop_with_a_websocket_open(image, flavor, signal_name, run_container, f
     assert closed < 2 and state["ExitCode"] == 0 and stopped < 10, state
     logs = container.logs()
     assert "Traceback" not in logs and "Error" not in logs, logs
+
+
+STALLED = 300
+STALLED_HEADS = (
+    b"POST /body/ HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000000\r\n\r\n" + b"a" * 100,
+    b"POST /body/ HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n64\r\n" + b"a" * 100 + b"\r\n",
+)
+
+
+@pytest.mark.core
+def test_stalled_bodies_are_cut(probe_image, flavor, run_container, figures):
+    """BODY_TIMEOUT bounds the wait for the next bytes of a body: 300 clients that send a head and part of a body
+    (by length or chunked), then nothing, get 408 and a closed connection once it has passed, while other
+    requests are answered; a body that keeps coming, however slowly, is served."""
+    timeout = 3
+    container = run_container(probe_image, env={"BODY_TIMEOUT": str(timeout)}).wait_ready()
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if limit[0] < STALLED + 256:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(limit[1], STALLED + 1024), limit[1]))
+    clients, answers, sent, closed_after = [], {}, {}, []
+    try:
+        for number in range(STALLED):
+            client = socket.create_connection(container.address, timeout=5)
+            client.sendall(STALLED_HEADS[number % 2])
+            sent[client] = time.monotonic()
+            clients.append(client)
+            answers[client] = b""
+        slowest = 0.0
+        open_ = set(clients)
+        while open_ and time.monotonic() - sent[clients[-1]] < timeout + 10:
+            started = time.monotonic()
+            assert container.get("/")[0] == 200  # another client is served meanwhile
+            slowest = max(slowest, time.monotonic() - started)
+            for client in readable(open_, 0.2):
+                try:
+                    chunk = client.recv(65536)
+                except ConnectionResetError:
+                    chunk = b""
+                answers[client] += chunk
+                if not chunk:
+                    open_.discard(client)
+                    closed_after.append(time.monotonic() - sent[client])
+    finally:
+        for client in clients:
+            client.close()
+    statuses = {
+        tuple(map(int, re.findall(rb"^HTTP/1\.1 (\d{3}) ", answer, re.MULTILINE))) for answer in answers.values()
+    }
+    figures(flavor, f"{STALLED} stalled bodies, BODY_TIMEOUT={timeout}: answered / first and last closed (s) / "
+            "slowest other request (s)", answered=sorted(statuses), first=round(min(closed_after, default=0), 2),
+            last=round(max(closed_after, default=0), 2), other=round(slowest, 3))  # fmt: skip
+    assert len(closed_after) == STALLED, f"{STALLED - len(closed_after)} still open"
+    assert statuses == {(408,)}, statuses
+    assert timeout - 0.5 < min(closed_after) and max(closed_after) < timeout + 3, (min(closed_after), max(closed_after))
+    assert slowest < 1.0
+    # A body whose bytes keep coming, each within the timeout, is served whole.
+    with socket.create_connection(container.address, timeout=10) as client:
+        client.sendall(b"POST /body/ HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\n\r\n")
+        for byte in b"abcd":
+            time.sleep(1)  # the gap under test: shorter than BODY_TIMEOUT
+            client.sendall(bytes([byte]))
+        received = bytearray()
+        read_until(client, b"4 bytes", received)
+    assert received.startswith(b"HTTP/1.1 200 "), bytes(received)
+
+
+@pytest.mark.core
+@pytest.mark.parametrize("size", [900, 17 * 1024, 1024**2], ids=["900 B", "17 KiB", "1 MiB"])
+def test_a_chunk_line_over_16_kib_is_refused(probe_image, flavor, size, run_container):
+    """A chunk extension of 900 bytes is served; a chunk line over 16 KiB is a 400 and the connection closed,
+    before the rest of it is read."""
+    container = run_container(probe_image).wait_ready()
+    head = b"POST /body/ HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+    assert exchange(container.address, head + b"5\r\nhello\r\n0\r\n\r\n")[0] == [200]  # the view's first use
+    before = peak_memory_kib(container)
+    body = b"5;a=" + b"b" * size + b"\r\nhello\r\n0\r\n\r\n"
+    if size < 1024:
+        assert exchange(container.address, head + body)[0] == [200]
+    else:
+        # What follows a refused line is never a request.
+        assert exchange(container.address, head + body + SMUGGLED) == ([400], True)
+        assert peak_memory_kib(container) - before < 4 * 1024
+        assert "probe: saw GET /smuggled" not in container.logs()
+    assert container.get("/")[0] == 200
+
+
+ABSOLUTE_FORM = "Absolute-form request target (`GET http://host/path`)"
+
+
+@pytest.mark.core
+def test_an_absolute_form_target(probe_image, flavor, run_container):
+    """RFC 9112 3.2.2: the target's authority is the request's host, not Host, and ALLOWED_HOSTS applies to it;
+    or, where the flavor table says so, Host is."""
+    container = run_container(probe_image, env={"PROBE_ALLOWED_HOSTS": "localhost,allowed.example"}).wait_ready()
+
+    def host_seen(authority: bytes) -> tuple[list[int], bytes]:
+        request = b"GET http://" + authority + b"/whoami/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        with socket.create_connection(container.address, timeout=5) as client:
+            client.sendall(request)
+            received = bytearray()
+            read_until(client, b"\x00", received)  # until the server closes
+        return [int(s) for s in re.findall(rb"^HTTP/1\.1 (\d{3}) ", received, re.MULTILINE)], bytes(received)
+
+    said = readme_claims.cell(ABSOLUTE_FORM, flavor)
+    allowed, disallowed = host_seen(b"allowed.example"), host_seen(b"evil.example")
+    if said == "the target's host":
+        assert allowed[0] == [200] and b'"host": "allowed.example"' in allowed[1], allowed
+        assert disallowed[0] == [400], disallowed  # DisallowedHost: ALLOWED_HOSTS applies to the target's host
+        other_scheme = 400  # neither a path nor an http URL
+    else:
+        assert said.startswith("Host, "), said
+        assert allowed[0] == [200] and b'"host": "localhost"' in allowed[1], allowed
+        assert disallowed[0] == [200] and b'"host": "localhost"' in disallowed[1], disallowed
+        other_scheme = 200  # the scheme dropped with the host
+    statuses, _ = exchange(container.address, b"GET ftp://evil.example/ HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    assert statuses == [other_scheme], statuses

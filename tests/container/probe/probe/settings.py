@@ -1,6 +1,8 @@
+import os
+
 SECRET_KEY = "reliability-probe"
 DEBUG = False
-ALLOWED_HOSTS = ["*"]
+ALLOWED_HOSTS = os.environ.get("PROBE_ALLOWED_HOSTS", "*").split(",")
 ROOT_URLCONF = "probe.urls"
 INSTALLED_APPS: list[str] = []
 MIDDLEWARE: list[str] = []

@@ -34,8 +34,10 @@ def body(request):
 
 
 def whoami(request):
-    """What Django makes of the client: its address and whether the request came over https."""
-    return JsonResponse({"remote_addr": request.META["REMOTE_ADDR"], "secure": request.is_secure()})
+    """What Django makes of the client: its address, whether the request came over https, and the host."""
+    return JsonResponse(
+        {"remote_addr": request.META["REMOTE_ADDR"], "secure": request.is_secure(), "host": request.get_host()}
+    )
 
 
 class _Node:

@@ -41,6 +41,8 @@ FLAVOR_TABLE = {
     "Open WebSockets on SIGTERM or SIGINT": "closed at once with 1001",
     "Control bytes, NUL or a bare CR in a chunk extension": "control bytes and NUL accepted (hyper skips extensions, "
     "which never reach Python); a bare CR: 400, connection closed",
+    "Absolute-form request target (`GET http://host/path`)": "Host, not the target's host: granian drops the "
+    "target's scheme and host before Python",
 }
 BACKPRESSURE = 4096  # connections per worker
 BACKLOG = 2048  # pending connections (granian's default is 1024), as on the other flavors

@@ -63,8 +63,11 @@ class HttpToolsProtocol(_HttpToolsProtocol):
     draining = False
     head_bytes = 0
     unparsed = b""  # read, not parsed yet: the pipeline is full
+    parsed_to = 0  # how much of unparsed the parser has had
 
     def data_received(self, data: bytes) -> None:
+        if self.parsed_to:
+            self.unparsed, self.parsed_to = self.unparsed[self.parsed_to :], 0
         self.unparsed += data
         self._parse()
 
@@ -74,29 +77,42 @@ class HttpToolsProtocol(_HttpToolsProtocol):
     chunk_marks = 0
 
     def _parse(self) -> None:
-        while self.unparsed and len(self.pipeline) < PIPELINE_LIMIT and not self.transport.is_closing():
+        # An offset into what was read, not slices of the rest: those would copy it again for every piece.
+        while self._unparsed() and len(self.pipeline) < PIPELINE_LIMIT and not self.transport.is_closing():
             size = SLICE if self.in_body and self.chunk_line is None else CHUNK_SLICE
-            piece, self.unparsed = self.unparsed[:size], self.unparsed[size:]
-            body, marks = self.body_fed, self.chunk_marks
-            super().data_received(piece)
-            if self.transport.get_protocol() is not self:  # upgraded to a WebSocket: uvicorn drops the rest
-                self.unparsed = b""
+            start = self.parsed_to
+            piece = self.unparsed[start : start + size]
+            self.parsed_to = start + len(piece)
+            if not self._feed(piece):
+                self.unparsed, self.parsed_to = b"", 0
                 return
-            if self.chunk_line is not None:
-                if self.chunk_marks != marks:
-                    self.chunk_line = 0
-                else:
-                    self.chunk_line += len(piece) - (self.body_fed - body)
-                if self.chunk_line > CHUNK_LINE_LIMIT - CHUNK_SLICE:
-                    self.unparsed = b""
-                    super().send_400_response("Chunk line or trailers too long.")
-                    return
-        if self.unparsed:
+        if self._unparsed():
             self.transport.pause_reading()  # until the pipeline has room (on_response_complete)
+        else:
+            self.unparsed, self.parsed_to = b"", 0
+
+    def _unparsed(self) -> bool:
+        return self.parsed_to < len(self.unparsed)
+
+    def _feed(self, piece: bytes) -> bool:
+        """Parse one piece; False when the rest is not for this parser (upgraded, or refused)."""
+        body, marks = self.body_fed, self.chunk_marks
+        super().data_received(piece)
+        if self.transport.get_protocol() is not self:  # upgraded to a WebSocket: uvicorn drops the rest
+            return False
+        if self.chunk_line is not None:
+            if self.chunk_marks != marks:
+                self.chunk_line = 0
+            else:
+                self.chunk_line += len(piece) - (self.body_fed - body)
+            if self.chunk_line > CHUNK_LINE_LIMIT - CHUNK_SLICE:
+                super().send_400_response("Chunk line or trailers too long.")
+                return False
+        return True
 
     def on_response_complete(self) -> None:
         super().on_response_complete()  # may resume reading (uvicorn's flow control)
-        if self.unparsed and not self.transport.is_closing():
+        if self._unparsed() and not self.transport.is_closing():
             self._parse()
 
     def _count(self, size: int) -> None:
