@@ -28,6 +28,7 @@ FLAVOR_TABLE = {
     "Ping flood from a client that never reads": "bounded",
     "Open WebSockets on SIGTERM or SIGINT": "closed at once with 1001",
     "Control bytes, NUL or a bare CR in a chunk extension": "400, connection closed",
+    "Absolute-form request target (`GET http://host/path`)": "the target's host",
 }
 
 
