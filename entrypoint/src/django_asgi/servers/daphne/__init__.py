@@ -42,6 +42,7 @@ FLAVOR_TABLE = {
     "Open WebSockets on SIGTERM or SIGINT": "closed at once with 1001",
     "Control bytes, NUL or a bare CR in a chunk extension": "400, connection closed",
     "Absolute-form request target (`GET http://host/path`)": "the target's host",
+    "HTTP/2 rapid reset (streams opened and reset at once)": "no HTTP/2",
 }
 BACKLOG = 2048  # pending connections, as django_asgi.supervise listens with
 
