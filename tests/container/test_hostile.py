@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from tests.support import readme_claims, websocket_raw
-from tests.support.containers import FLAVORS, ROOT, SERVER_DATA, docker
+from tests.support import readme_claims, reliability_report, websocket_raw
+from tests.support.containers import FLAVORS, IMAGE, ROOT, SERVER_DATA, docker
 from tests.support.polling import wait_for
 
 SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -266,9 +266,24 @@ def test_request_body_limit(probe_image, flavor, run_container, figures):
     assert container.get("/")[0] == 200
 
 
+# The figures the tests of this module measured: case -> flavor -> figures, for docs/security.md.
+_figures: dict[str, dict[str, dict]] = {}
+
+
+@pytest.fixture
+def figures():
+    """Record a case's figures for a flavor: in the reliability figures and in docs/security.md."""
+
+    def record(flavor: str, case: str, **values) -> None:
+        reliability_report.record(flavor, case, **values)
+        _figures.setdefault(case, {})[flavor] = values
+
+    return record
+
+
 def pytest_sessionfinish_report() -> str | None:
-    """docs/security.md from this run's outcomes, when every flavor ran."""
-    if len(_outcomes) < 4:
+    """docs/security.md from this run's outcomes and figures, when every flavor ran on the default images."""
+    if len(_outcomes) < 4 or IMAGE != "django-asgi":
         return None
     flavors = sorted(_outcomes)
     rows = [
@@ -283,7 +298,17 @@ def pytest_sessionfinish_report() -> str | None:
     ]
     for name, (_, what, _) in CORPUS.items():
         rows.append(f"| `{name}` | {what} | " + " | ".join(_outcomes[flavor][name] for flavor in flavors) + " |")
-    return "\n".join(rows) + "\n"
+    rows += ["", "# What hostile clients cost", "", FIGURES_INTRO, reliability_report.machine()]
+    return "\n".join(rows) + "\n" + reliability_report.tables(_figures)
+
+
+FIGURES_INTRO = """\
+Measured by the same tests, each against a container of its own (the probe project or the default app), from
+127.0.0.1. Memory is the resident memory of every process in the container (peak growth, or for idle
+WebSockets the growth of what is resident); CPU is the user and system time of those processes. The
+limits are `MAX_REQUEST_BODY`, `MAX_WEBSOCKET_MESSAGE`, `BODY_TIMEOUT`, `KEEP_ALIVE` and the request head
+and chunk line limits in docs/flavors.md; the flavor table in the README says where a flavor differs.
+"""
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -294,12 +319,13 @@ def _security_report():
         (ROOT / "docs" / "security.md").write_text(report)
 
 
-def peak_memory_kib(container) -> int:
-    """The peak resident memory (VmHWM) of every process in the container, added up."""
+def peak_memory_kib(container, field: str = "VmHWM") -> int:
+    """The peak resident memory (VmHWM; or VmRSS, what is resident now) of every process in the container,
+    added up."""
     script = (
         "import os\ntotal = 0\nfor pid in filter(str.isdigit, os.listdir('/proc')):\n"
         "    try:\n        status = open(f'/proc/{pid}/status').read()\n    except OSError:\n        continue\n"
-        "    total += sum(int(l.split()[1]) for l in status.splitlines() if l.startswith('VmHWM:'))\n"
+        f"    total += sum(int(l.split()[1]) for l in status.splitlines() if l.startswith('{field}:'))\n"
         "print(total)\n"
     )
     return int(container.exec("python", "-c", script).stdout)
@@ -805,3 +831,34 @@ def test_http2_rapid_reset(probe_image, flavor, batch, run_container, figures):
     said = re.search(r"(\d+(?:\.\d+)?) s of CPU per 100,000 sent 20 at a time", said)
     bound = 1.5 * float(said[1]) if said and batch == 20 else 2.0
     assert cpu < bound, f"{cpu:.2f} s of CPU for {written} reset streams"
+
+
+IDLE_WEBSOCKETS = 500
+IDLE_WEBSOCKET = "Memory per idle WebSocket"
+
+
+@pytest.mark.core
+def test_idle_websockets_cost_what_the_flavor_table_says(image, flavor, run_container, figures):
+    """500 open WebSockets that send nothing: what each costs the worker, under 64 KiB or as the table says."""
+    container = run_container(image, env={"WORKERS": "1"}).wait_ready()
+    with websocket_raw.connect(container.address) as ws:  # the first one's imports are not what one costs
+        ws.sendall(websocket_raw.frame(0x1, b"warm"))
+        websocket_raw.send_quietly(ws, websocket_raw.frame(0x8, b"\x03\xe8"))
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if limit[0] < IDLE_WEBSOCKETS + 256:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(limit[1], IDLE_WEBSOCKETS + 1024), limit[1]))
+    before = peak_memory_kib(container, "VmRSS")
+    sockets = []
+    try:
+        for _ in range(IDLE_WEBSOCKETS):
+            sockets.append(websocket_raw.connect(container.address))
+        grown = peak_memory_kib(container, "VmRSS") - before
+        assert container.get("/")[0] == 200
+    finally:
+        for ws in sockets:
+            ws.close()
+    each = grown / IDLE_WEBSOCKETS
+    figures(flavor, f"{IDLE_WEBSOCKETS} idle WebSockets: KiB each", each=round(each, 1))
+    said = readme_claims.cell(IDLE_WEBSOCKET, flavor)
+    figure = re.search(r"about (\d+) KiB", said)
+    assert each < (1.25 * int(figure[1]) if figure else 64), f"{each:.1f} KiB each; the table says {said!r}"

@@ -43,6 +43,7 @@ FLAVOR_TABLE = {
     "Control bytes, NUL or a bare CR in a chunk extension": "400, connection closed",
     "Absolute-form request target (`GET http://host/path`)": "the target's host",
     "HTTP/2 rapid reset (streams opened and reset at once)": "no HTTP/2",
+    "Memory per idle WebSocket": "under 64 KiB",
 }
 BACKLOG = 2048  # pending connections, as django_asgi.supervise listens with
 

@@ -46,6 +46,8 @@ FLAVOR_TABLE = {
     "HTTP/2 rapid reset (streams opened and reset at once)": "a flood: connection closed (hyper's GOAWAY); "
     "20 at a time: served on, at most 200 at once reach the app (the rest get 503), about 5 s of CPU per 100,000 "
     "sent 20 at a time",
+    "Memory per idle WebSocket": "about 160 KiB: each has tungstenite's 128 KiB read buffer, which granian "
+    "leaves at its default (granian/src/asgi/http.rs)",
 }
 BACKPRESSURE = 4096  # connections per worker
 BACKLOG = 2048  # pending connections (granian's default is 1024), as on the other flavors
