@@ -376,12 +376,13 @@ def wrap(
             # with neither it nor Transfer-Encoding has none: only chunked bodies (and HTTP/2 ones without a
             # length) need counting, and only requests with a body can stall in it.
             length = _header(scope, b"content-length")
-            unframed = length is None and (
-                scope.get("http_version") == "2" or _header(scope, b"transfer-encoding") is not None
-            )
-            if (unframed and (max_body is not None or answer_cut_bodies)) or (
-                body_timeout is not None and (unframed or _declared_length(scope) > 0)
-            ):
+            if length is None:
+                unframed = scope.get("http_version") == "2" or _header(scope, b"transfer-encoding") is not None
+                watched = unframed and (max_body is not None or answer_cut_bodies or body_timeout is not None)
+            else:
+                unframed = False
+                watched = body_timeout is not None and length.strip() not in ("", "0")
+            if watched:
                 limit = max_body if unframed else None
                 return await _body_watched(app, scope, receive, send, limit, answer_cut_bodies, body_timeout)
             return await app(scope, receive, send)
