@@ -709,7 +709,7 @@ ABSOLUTE_FORM = "Absolute-form request target (`GET http://host/path`)"
 
 
 @pytest.mark.core
-def test_an_absolute_form_target(probe_image, flavor, run_container):
+def test_an_absolute_form_target(probe_image, flavor, run_container, figures):
     """RFC 9112 3.2.2: the target's authority is the request's host, not Host, and ALLOWED_HOSTS applies to it;
     or, where the flavor table says so, Host is."""
     container = run_container(probe_image, env={"PROBE_ALLOWED_HOSTS": "localhost,allowed.example"}).wait_ready()
@@ -734,6 +734,9 @@ def test_an_absolute_form_target(probe_image, flavor, run_container):
         assert disallowed[0] == [200] and b'"host": "localhost"' in disallowed[1], disallowed
         other_scheme = 200  # the scheme dropped with the host
     statuses, _ = exchange(container.address, b"GET ftp://evil.example/ HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    seen = re.search(rb'"host": "([^"]*)"', allowed[1])
+    figures(flavor, "GET http://allowed.example/ with Host: localhost: host the app saw / a host not allowed / "
+            "ftp:// target", host=seen[1].decode(), disallowed=disallowed[0], ftp=statuses)  # fmt: skip
     assert statuses == [other_scheme], statuses
 
 
