@@ -11,8 +11,18 @@
 DJANGO_ASGI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DJANGO_ASGI_DOCKERD_PID=${DJANGO_ASGI_DOCKERD_PID:-}
 DJANGO_ASGI_STATE=${DJANGO_ASGI_STATE:-${XDG_CACHE_HOME:-$HOME/.cache}/django-asgi}
-# The Python of images/offline-base's stand-in: Debian trixie's python3 (not a choice of ours).
+# The Python of images/offline-base's stand-in by default: Debian trixie's python3 (not a choice of ours).
+# shellcheck disable=SC2034  # images/offline-base/build reads it
 DA_STAND_IN_PYTHON=3.13
+# The Debian suite whose packages give a stand-in base for a Python: trixie has only 3.13, forky
+# (testing) carries 3.14 and 3.15, and no current suite 3.12.
+da_stand_in_suite() {
+    case $1 in
+        3.13) echo trixie ;;
+        3.14 | 3.15) echo forky ;;
+        *) _da_die "no Debian suite carries Python $1, so no stand-in base can be built for it" ;;
+    esac
+}
 
 _da_say() { printf 'provision: %s\n' "$*" >&2; }
 # The Python of the short tags and of local builds: images/versions.toml's.
@@ -131,9 +141,9 @@ da_provision_base() {
         return 0
     fi
     _da_say "$official cannot be pulled; using a base built from Debian packages"
-    [ "$python" = "$DA_STAND_IN_PYTHON" ] ||
-        _da_die "the Debian-built base has Python $DA_STAND_IN_PYTHON only (Python $python asked)" || return 1
-    BASE_IMAGE=$("$DJANGO_ASGI_ROOT/images/offline-base/build" ${platform:+"$platform"}) || return 1
+    da_stand_in_suite "$python" >/dev/null || return 1
+    BASE_IMAGE=$("$DJANGO_ASGI_ROOT/images/offline-base/build" "${platform:-linux/$(dpkg --print-architecture)}" "$python") ||
+        return 1
     export BASE_IMAGE
 }
 

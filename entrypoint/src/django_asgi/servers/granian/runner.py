@@ -12,7 +12,14 @@ from django_asgi.runtime import inflight
 
 
 def main() -> int:
+    import multiprocessing
+
     from granian.cli import entrypoint
+
+    # granian starts its workers with multiprocessing's default method (granian/server/mp.py): fork up to
+    # Python 3.13, forkserver from 3.14, which spawned each worker afresh beside a resource-tracker process.
+    # Forked on every Python: one process tree, and workers that start as they always did.
+    multiprocessing.set_start_method("fork")
 
     from django_asgi.servers.granian.worker import install_main_patches
 
