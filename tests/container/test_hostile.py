@@ -748,7 +748,7 @@ def answered(client: socket.socket, ping: bytes, received: bytearray) -> bool:
     """Read what the server sends until it ACKs the ping; False when it ends the connection instead (GOAWAY,
     or closed)."""
     ack = http2_frame(0x6, 0x1, 0, ping)
-    frames, at = 0, 0
+    at = 0
     while ack not in received:
         if not readable({client}, 5) or not (chunk := client.recv(65536)):
             return False
@@ -757,7 +757,6 @@ def answered(client: socket.socket, ping: bytes, received: bytearray) -> bool:
             if received[at + 3] == 0x7:
                 return False
             at += 9 + int.from_bytes(received[at : at + 3], "big")
-            frames += 1
     return True
 
 

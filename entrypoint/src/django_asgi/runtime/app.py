@@ -15,6 +15,7 @@ from django_asgi.runtime.handoff import (
     MAX_HEAD,
     MAX_MESSAGE,
     TRUSTED_PROXIES,
+    limit,
 )
 from django_asgi.runtime.wrapper import OpenWebSockets, TrustedProxies, wrap
 
@@ -34,11 +35,6 @@ def _load_keeping_server_logs(target: str):
     return app
 
 
-def _limit(name: str) -> int | None:
-    value = os.environ.get(name, "")
-    return int(value) if value.isdigit() else None
-
-
 def load(websockets: OpenWebSockets | None = None, answer_cut_bodies: bool = False):
     """The user's app (DJANGO_ASGI_APP), wrapped with the limits and proxies the entrypoint handed over.
     websockets: where the wrapper records accepted WebSockets, for a server hook that closes them;
@@ -47,13 +43,13 @@ def load(websockets: OpenWebSockets | None = None, answer_cut_bodies: bool = Fal
     app = wrap(
         _load_keeping_server_logs(os.environ["DJANGO_ASGI_APP"]),
         TrustedProxies(os.environ.get(TRUSTED_PROXIES, "")),
-        max_body=_limit(MAX_BODY),
-        max_message=_limit(MAX_MESSAGE),
+        max_body=limit(MAX_BODY),
+        max_message=limit(MAX_MESSAGE),
         client_ip_header=os.environ.get(CLIENT_IP_HEADER, "").encode() or None,
         websockets=websockets,
-        max_head=_limit(MAX_HEAD),
+        max_head=limit(MAX_HEAD),
         answer_cut_bodies=answer_cut_bodies,
-        body_timeout=_limit(BODY_TIMEOUT),
+        body_timeout=limit(BODY_TIMEOUT),
     )
     collector.resume()
     return app

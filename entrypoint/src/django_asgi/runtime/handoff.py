@@ -1,5 +1,8 @@
 """What the entrypoint hands the servers' workers: the app they load, the environment variables
-they read, and the limits they apply. Imported in every worker, so it imports nothing."""
+they read, and the limits they apply. Imported in every worker, so it imports nothing but os (which
+every Python has loaded before it runs a line)."""
+
+import os
 
 # Every server loads the user's app through this (django_asgi.runtime.asgi).
 WRAPPER_APP = "django_asgi.runtime.asgi:application"
@@ -24,3 +27,9 @@ MAX_HEAD = "DJANGO_ASGI_MAX_HEAD"
 # Seconds a worker has to finish its requests once told to stop, for a worker that cannot read it
 # from its server's configuration (granian's).
 GRACEFUL_TIMEOUT = "DJANGO_ASGI_GRACEFUL_TIMEOUT"
+
+
+def limit(name: str) -> int | None:
+    """A limit the entrypoint handed over (one of the names above), in bytes or seconds; None when unset."""
+    value = os.environ.get(name, "")
+    return int(value) if value.isdigit() else None

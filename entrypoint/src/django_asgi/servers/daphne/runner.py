@@ -36,7 +36,7 @@ import sys
 import time
 
 from django_asgi.runtime import collector, early_stop, inflight
-from django_asgi.runtime.handoff import BODY_TIMEOUT, HEAD_LIMIT, MAX_BODY, MAX_MESSAGE
+from django_asgi.runtime.handoff import BODY_TIMEOUT, HEAD_LIMIT, MAX_BODY, MAX_MESSAGE, limit
 from django_asgi.runtime.patching import assigned, replace, require
 
 LEVELS = {
@@ -61,14 +61,7 @@ def main() -> int:
         os.environ["LISTEN_PID"] = str(os.getpid())
     # Before daphne's own basicConfig, which then leaves this one in place.
     logging.basicConfig(level=LEVELS[ours.log_level], format="%(asctime)-15s %(levelname)-8s %(message)s")
-    max_body = os.environ.get(MAX_BODY, "")
-    body_timeout = os.environ.get(BODY_TIMEOUT, "")
-    install_patches(
-        ours.graceful_timeout,
-        int(max_body) if max_body.isdigit() else None,
-        ours.keep_alive,
-        float(body_timeout) if body_timeout.isdigit() else None,
-    )
+    install_patches(ours.graceful_timeout, limit(MAX_BODY), ours.keep_alive, limit(BODY_TIMEOUT))
     from daphne.cli import CommandLineInterface
 
     sys.argv = ["daphne", *daphne_args]
@@ -193,7 +186,7 @@ def install_patches(
 
         return timeout_connection
 
-    limit = os.environ.get(MAX_MESSAGE, "")
+    max_message = limit(MAX_MESSAGE)
 
     def bounded_chunk_sizes(original):
         def _hexint(b):
@@ -207,10 +200,10 @@ def install_patches(
         def reset_protocol_options(self):
             original(self)
             self.failByDrop = False
-            if limit.isdigit():
+            if max_message is not None:
                 # daphne before 4.2.2 has no flags for them (autobahn's default, 0, is no limit); later
                 # ones set the same values from --websocket-max-message-size and --websocket-max-frame-size.
-                self.maxMessagePayloadSize = self.maxFramePayloadSize = int(limit)
+                self.maxMessagePayloadSize = self.maxFramePayloadSize = max_message
 
         return reset_protocol_options
 

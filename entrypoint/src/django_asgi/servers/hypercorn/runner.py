@@ -38,11 +38,10 @@ Only the hypercorn image runs it.
 import asyncio
 import dataclasses
 import io
-import os
 import sys
 
 from django_asgi.runtime import early_stop, inflight
-from django_asgi.runtime.handoff import CHUNK_LINE_LIMIT, HEAD_LIMIT, MAX_MESSAGE
+from django_asgi.runtime.handoff import CHUNK_LINE_LIMIT, HEAD_LIMIT, MAX_MESSAGE, limit
 from django_asgi.runtime.patching import assigned, replace, require
 
 IDLE_GRACE = 1.0  # seconds
@@ -273,10 +272,10 @@ def _bounded_http2_resets() -> None:
 # name a token, value a token or a quoted-string (RFC 9110 5.6.2, 5.6.4). The group names are h11's.
 _TOKEN = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _QUOTED = rb'"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"'
+# A whole line (read at once, so the reader's check below never saw it waiting) is at most CHUNK_LINE_LIMIT.
+_WITHIN_LIMIT = rb"(?=[\s\S]{1,%d}\Z)" % CHUNK_LINE_LIMIT
 STRICT_CHUNK_HEADER = (
-    rb"(?=[\s\S]{1,%d}\Z)"
-    % CHUNK_LINE_LIMIT  # a line over CHUNK_LINE_LIMIT read whole: h11 validates it
-    + rb"(?P<chunk_size>[0-9A-Fa-f]{1,20})"
+    _WITHIN_LIMIT + rb"(?P<chunk_size>[0-9A-Fa-f]{1,20})"
     rb"(?P<chunk_ext>(?:[ \t]*;[ \t]*" + _TOKEN + rb"(?:[ \t]*=[ \t]*(?:" + _TOKEN + rb"|" + _QUOTED + rb"))?)*)"
     rb"[ \t]*\r\n"
 )
@@ -356,10 +355,10 @@ def _limit_websocket_messages() -> None:
         WSStream,
     )
 
-    limit = os.environ.get(MAX_MESSAGE, "")
+    max_message = limit(MAX_MESSAGE)
     require(Config, "websocket_max_message_size", "hypercorn", "hypercorn has no flag for it")
-    if limit.isdigit():
-        Config.websocket_max_message_size = int(limit)
+    if max_message is not None:
+        Config.websocket_max_message_size = max_message
 
     def extend(original):
         # WebsocketBuffer.extend, counting bytes (not characters) and checking before it writes.
