@@ -155,7 +155,7 @@ VARIABLES: tuple[Variable, ...] = (
         "60",
         "120",
         "Seconds a request body may stall: the longest wait for its next bytes once its head has arrived. "
-        "Then the request is answered 408 and its connection closed.",
+        "Then the request is answered 408 and, over HTTP/1, its connection closed (over HTTP/2, its stream).",
         lambda n, r: parsers.integer(n, r, 1, 3600),
         60,
     ),
